@@ -1,0 +1,1094 @@
+/* store.c: see include/cscert/store.h.
+ * Invariants: every file of the home is created under umask 077; writers
+ * take BEGIN IMMEDIATE; synchronous=FULL, so a committed pending key
+ * survives power loss; secure_delete=ON, so a deleted key's bytes do not
+ * linger in free pages. */
+#include "cscert/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+#include <sqlite3.h>
+
+#include "cscert/x509.h"
+
+/* 10 s: how long a writer waits for another cscert process's transaction. */
+#define STORE_BUSY_TIMEOUT_MS 10000
+/* 64 KiB: an audit line is one decision, never a certificate. */
+#define STORE_AUDIT_LINE_MAX 65536
+/* 64 MiB: the audit log is read whole by `cscert log`; past this, rotate. */
+#define STORE_AUDIT_READ_MAX (64L << 20)
+#define STORE_SCHEMA_VERSION 1
+
+struct cscert_store {
+    sqlite3 *db;
+    char *home;
+    char *audit_path;
+};
+
+static const char *const schema_v1 =
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE keys(id INTEGER PRIMARY KEY, pkcs8 BLOB NOT NULL,"
+    " spki_sha256 TEXT NOT NULL, exportable INTEGER NOT NULL, created TEXT NOT NULL);"
+    "CREATE INDEX keys_spki ON keys(spki_sha256);"
+    "CREATE TABLE certs(thumbprint TEXT PRIMARY KEY,"
+    " store TEXT NOT NULL CHECK(store IN ('My','Root','CA')), der BLOB NOT NULL,"
+    " subject TEXT NOT NULL, friendly_name TEXT, key_id INTEGER REFERENCES keys(id),"
+    " added_at TEXT NOT NULL);"
+    "CREATE TABLE pending(id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL REFERENCES keys(id),"
+    " created TEXT NOT NULL, uses TEXT, names TEXT, friendly_name TEXT, template TEXT, ca TEXT,"
+    " computer_fqdn TEXT, output_path TEXT, csr_pem TEXT, state TEXT NOT NULL, note TEXT,"
+    " exportable INTEGER NOT NULL);"
+    "CREATE TABLE assignments(use TEXT PRIMARY KEY, thumbprint TEXT NOT NULL,"
+    " effective_date TEXT, previous_thumbprint TEXT, assigned_at TEXT NOT NULL);"
+    "CREATE TABLE bindings(site TEXT PRIMARY KEY COLLATE NOCASE, address TEXT NOT NULL,"
+    " port INTEGER NOT NULL, use TEXT NOT NULL, UNIQUE(address, port));";
+
+static int db_error(cscert_store *st, const char *doing)
+{
+    return cscert_error_setf(CSCERT_EIO, st && st->home ? st->home : "store",
+                             "check the home's permissions and free space", "%s: %s", doing,
+                             st && st->db ? sqlite3_errmsg(st->db) : "no database");
+}
+
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t ? strdup((const char *)t) : NULL;
+}
+
+static void col_copy(char *dst, size_t n, sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    snprintf(dst, n, "%s", t ? (const char *)t : "");
+}
+
+static int prepare(sqlite3_stmt **out, cscert_store *st, const char *sql)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
+        return db_error(st, "preparing a statement");
+    return CSCERT_OK;
+}
+
+/* Run a statement that returns no rows; finalizes it. */
+static int step_done(cscert_store *st, sqlite3_stmt *s, const char *doing)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_finalize(s);
+    if (rc == SQLITE_CONSTRAINT)
+        return cscert_error_setf(CSCERT_EEXISTS, st->home, NULL, "%s: already stored", doing);
+    if (rc != SQLITE_DONE)
+        return db_error(st, doing);
+    return CSCERT_OK;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+void cscert_now_rfc3339(char out[32])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *cscert_store_kind_name(cscert_store_kind k)
+{
+    switch (k) {
+    case CSCERT_STORE_ALL: return "all";
+    case CSCERT_STORE_MY: return "My";
+    case CSCERT_STORE_ROOT: return "Root";
+    case CSCERT_STORE_CA: return "CA";
+    }
+    return "?";
+}
+
+int cscert_store_kind_parse(cscert_store_kind *out, const char *s)
+{
+    if (s && strcasecmp(s, "My") == 0)
+        *out = CSCERT_STORE_MY;
+    else if (s && strcasecmp(s, "Root") == 0)
+        *out = CSCERT_STORE_ROOT;
+    else if (s && strcasecmp(s, "CA") == 0)
+        *out = CSCERT_STORE_CA;
+    else
+        return cscert_error_setf(CSCERT_EINVAL, "--store", "use My, Root or CA",
+                                 "unknown store '%s'", s ? s : "");
+    return CSCERT_OK;
+}
+
+static int exec(cscert_store *st, const char *sql, const char *doing)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(st, doing);
+    return CSCERT_OK;
+}
+
+static int migrate(cscert_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int version, rc;
+
+    if ((rc = cscert_store_begin(st)) < 0)
+        return rc;
+    if ((rc = prepare(&s, st, "PRAGMA user_version")) < 0)
+        goto fail;
+    version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    if (version > STORE_SCHEMA_VERSION) {
+        rc = cscert_error_setf(CSCERT_EINVAL, st->home, "use the cscert that made this home",
+                               "the store's schema version %d is newer than this cscert's (%d)",
+                               version, STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    /* Each step moves the schema one version up; all in this transaction. */
+    if (version < 1 && (rc = exec(st, schema_v1, "creating the store")) < 0)
+        goto fail;
+    if (version < STORE_SCHEMA_VERSION
+        && (rc = exec(st, "PRAGMA user_version = 1", "setting the schema version")) < 0)
+        goto fail;
+    return cscert_store_commit(st);
+fail:
+    cscert_store_rollback(st);
+    return rc;
+}
+
+static int make_home(const char *home)
+{
+    struct stat sb;
+
+    if (mkdir(home, 0700) < 0 && errno != EEXIST)
+        return cscert_error_setf(CSCERT_EIO, home, "create its parent or pass another --home",
+                                 "cannot create the home directory: %s", strerror(errno));
+    if (stat(home, &sb) < 0 || !S_ISDIR(sb.st_mode))
+        return cscert_error_set(CSCERT_EIO, home, "the home is not a directory",
+                                "pass a directory to --home or set CSCERT_HOME");
+    return CSCERT_OK;
+}
+
+int cscert_store_open(cscert_store **out, const char *home)
+{
+    cscert_store *st = NULL;
+    char path[PATH_MAX];
+    mode_t old_mask;
+    int rc = CSCERT_EIO;
+
+    *out = NULL;
+    if (!home || !*home)
+        return cscert_error_set(CSCERT_EINVAL, "home", "no home directory given",
+                                "pass --home DIR or set CSCERT_HOME");
+    old_mask = umask(077); /* the home 0700, its files 0600, from birth */
+    if ((rc = make_home(home)) < 0)
+        goto out;
+    if (!(st = calloc(1, sizeof(*st))) || !(st->home = strdup(home))) {
+        rc = cscert__oom();
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/audit.jsonl", home);
+    if (!(st->audit_path = strdup(path))) {
+        rc = cscert__oom();
+        goto out;
+    }
+    snprintf(path, sizeof(path), "%s/cscert.db", home);
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = cscert_error_setf(CSCERT_EIO, path, "check the home's permissions",
+                               "cannot open the store: %s", st->db ? sqlite3_errmsg(st->db) : "?");
+        goto out;
+    }
+    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    if ((rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                       " PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
+                   "configuring the store")) < 0
+        || (rc = migrate(st)) < 0)
+        goto out;
+    *out = st;
+    st = NULL;
+    rc = CSCERT_OK;
+out:
+    umask(old_mask);
+    cscert_store_free(st);
+    return rc;
+}
+
+void cscert_store_free(cscert_store *st)
+{
+    if (!st)
+        return;
+    sqlite3_close(st->db);
+    free(st->home);
+    free(st->audit_path);
+    free(st);
+}
+
+const char *cscert_store_home(const cscert_store *st)
+{
+    return st->home;
+}
+
+int cscert_store_begin(cscert_store *st)
+{
+    return exec(st, "BEGIN IMMEDIATE", "starting a transaction (another cscert may hold the store)");
+}
+
+int cscert_store_commit(cscert_store *st)
+{
+    return exec(st, "COMMIT", "committing");
+}
+
+void cscert_store_rollback(cscert_store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- settings ---- */
+
+int cscert_store_get_setting(char **out, cscert_store *st, const char *key)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = prepare(&s, st, "SELECT value FROM settings WHERE key=?")) < 0)
+        return rc;
+    bind_text(s, 1, key);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = col_text(s, 0);
+        rc = *out ? CSCERT_OK : cscert__oom();
+    } else if (rc == SQLITE_DONE) {
+        rc = cscert_error_setf(CSCERT_ENOTFOUND, key, NULL, "not set in %s", st->home);
+    } else {
+        rc = db_error(st, "reading a setting");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cscert_store_set_setting(cscert_store *st, const char *key, const char *value)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "INSERT OR REPLACE INTO settings(key, value) VALUES(?, ?)")) < 0)
+        return rc;
+    bind_text(s, 1, key);
+    bind_text(s, 2, value);
+    return step_done(st, s, "saving a setting");
+}
+
+/* ---- keys ---- */
+
+/* SHA-256 of the SubjectPublicKeyInfo, hex: how a certificate finds its key. */
+static int spki_hex(char out[65], EVP_PKEY *k)
+{
+    unsigned char *der = NULL, md[32];
+    unsigned int mdlen = 0;
+    int len, i;
+
+    len = i2d_PUBKEY(k, &der);
+    if (len <= 0)
+        return cscert__crypto_error("key", "encoding a public key");
+    if (!EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL)) {
+        OPENSSL_free(der);
+        return cscert__crypto_error("key", "hashing a public key");
+    }
+    OPENSSL_free(der);
+    for (i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", md[i]);
+    return CSCERT_OK;
+}
+
+int cscert_store_put_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pkey, int exportable)
+{
+    sqlite3_stmt *s = NULL;
+    unsigned char *der = NULL;
+    char spki[65], now[32];
+    int len, rc;
+
+    *out_id = 0;
+    if ((rc = spki_hex(spki, pkey)) < 0)
+        return rc;
+    len = i2d_PrivateKey(pkey, &der); /* PKCS#8 PrivateKeyInfo for RSA/EC in OpenSSL 3 */
+    if (len <= 0)
+        return cscert__crypto_error("key", "encoding a private key");
+    cscert_now_rfc3339(now);
+    if ((rc = prepare(&s, st, "INSERT INTO keys(pkcs8, spki_sha256, exportable, created)"
+                              " VALUES(?, ?, ?, ?)")) < 0)
+        goto out;
+    sqlite3_bind_blob(s, 1, der, len, SQLITE_TRANSIENT);
+    bind_text(s, 2, spki);
+    sqlite3_bind_int(s, 3, exportable ? 1 : 0);
+    bind_text(s, 4, now);
+    if ((rc = step_done(st, s, "storing a private key")) == CSCERT_OK)
+        *out_id = sqlite3_last_insert_rowid(st->db);
+out:
+    OPENSSL_clear_free(der, len > 0 ? (size_t)len : 0);
+    return rc;
+}
+
+int cscert_store_get_key(EVP_PKEY **out, cscert_store *st, int64_t key_id)
+{
+    sqlite3_stmt *s = NULL;
+    const unsigned char *p;
+    int rc, len;
+
+    *out = NULL;
+    if ((rc = prepare(&s, st, "SELECT pkcs8 FROM keys WHERE id=?")) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, key_id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = cscert_error_setf(CSCERT_ENOTFOUND, "private key", "request a new certificate",
+                               "key %lld is not in the store", (long long)key_id);
+        goto out;
+    }
+    p = sqlite3_column_blob(s, 0);
+    len = sqlite3_column_bytes(s, 0);
+    if (!p || !(*out = d2i_AutoPrivateKey(NULL, &p, len)))
+        rc = cscert__crypto_error("private key", "decoding key %lld", (long long)key_id);
+    else
+        rc = CSCERT_OK;
+out:
+    sqlite3_finalize(s); /* secure_delete does not cover the statement's copy: */
+    return rc;           /* SQLite frees it; the PKCS#8 bytes were never ours to wipe */
+}
+
+int cscert_store_set_key_exportable(cscert_store *st, int64_t key_id, int exportable)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "UPDATE keys SET exportable=? WHERE id=?")) < 0)
+        return rc;
+    sqlite3_bind_int(s, 1, exportable ? 1 : 0);
+    sqlite3_bind_int64(s, 2, key_id);
+    return step_done(st, s, "updating a key");
+}
+
+int cscert_store_delete_key(cscert_store *st, int64_t key_id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "DELETE FROM keys WHERE id=?")) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, key_id);
+    return step_done(st, s, "deleting a key");
+}
+
+int cscert_store_find_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pub)
+{
+    sqlite3_stmt *s = NULL;
+    char spki[65];
+    int rc;
+
+    *out_id = 0;
+    if ((rc = spki_hex(spki, pub)) < 0)
+        return rc;
+    if ((rc = prepare(&s, st, "SELECT id FROM keys WHERE spki_sha256=? ORDER BY id DESC")) < 0)
+        return rc;
+    bind_text(s, 1, spki);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out_id = sqlite3_column_int64(s, 0);
+        rc = CSCERT_OK;
+    } else {
+        rc = rc == SQLITE_DONE ? cscert_error_set(CSCERT_ENOTFOUND, "private key",
+                                                  "no stored key matches this public key", NULL)
+                               : db_error(st, "finding a key");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- certificates ---- */
+
+void cscert_cert_rec_free(cscert_cert_rec *r)
+{
+    if (!r)
+        return;
+    X509_free(r->x509);
+    free(r->friendly_name);
+    free(r);
+}
+
+void cscert_cert_recs_free(cscert_cert_rec **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        cscert_cert_rec_free(v[i]);
+    free(v);
+}
+
+int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kind kind, X509 *x,
+                          const char *friendly_name, int64_t key_id)
+{
+    sqlite3_stmt *s = NULL;
+    unsigned char *der = NULL;
+    char thumb[41], now[32], *subject = NULL;
+    int len, rc;
+
+    if (kind == CSCERT_STORE_ALL)
+        return cscert_error_set(CSCERT_EINVAL, "store", "a certificate goes to My, Root or CA", NULL);
+    if ((rc = cscert_x509_thumbprint(thumb, x)) < 0)
+        return rc;
+    if (thumb_out)
+        memcpy(thumb_out, thumb, 41);
+    len = i2d_X509(x, &der);
+    subject = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
+    if (len <= 0 || !subject) {
+        rc = cscert__crypto_error(thumb, "encoding the certificate");
+        goto out;
+    }
+    cscert_now_rfc3339(now);
+    if ((rc = prepare(&s, st, "INSERT INTO certs(thumbprint, store, der, subject, friendly_name,"
+                              " key_id, added_at) VALUES(?, ?, ?, ?, ?, ?, ?)")) < 0)
+        goto out;
+    bind_text(s, 1, thumb);
+    bind_text(s, 2, cscert_store_kind_name(kind));
+    sqlite3_bind_blob(s, 3, der, len, SQLITE_TRANSIENT);
+    bind_text(s, 4, subject);
+    bind_text(s, 5, friendly_name);
+    if (key_id > 0)
+        sqlite3_bind_int64(s, 6, key_id);
+    else
+        sqlite3_bind_null(s, 6);
+    bind_text(s, 7, now);
+    rc = step_done(st, s, "storing a certificate");
+    if (rc == CSCERT_EEXISTS)
+        rc = cscert_error_set(CSCERT_EEXISTS, thumb, "the certificate is already in the store",
+                              NULL);
+out:
+    OPENSSL_free(der);
+    OPENSSL_free(subject);
+    return rc;
+}
+
+#define CERT_COLS "c.thumbprint, c.store, c.der, c.friendly_name, c.key_id," \
+                  " COALESCE(k.exportable, 0), c.added_at FROM certs c" \
+                  " LEFT JOIN keys k ON k.id = c.key_id"
+
+static int row_to_cert(cscert_cert_rec **out, sqlite3_stmt *s)
+{
+    cscert_cert_rec *r = calloc(1, sizeof(*r));
+    const unsigned char *p;
+    const char *kind;
+
+    *out = NULL;
+    if (!r)
+        return cscert__oom();
+    col_copy(r->thumbprint, sizeof(r->thumbprint), s, 0);
+    kind = (const char *)sqlite3_column_text(s, 1);
+    cscert_store_kind_parse(&r->store, kind);
+    p = sqlite3_column_blob(s, 2);
+    r->x509 = p ? d2i_X509(NULL, &p, sqlite3_column_bytes(s, 2)) : NULL;
+    r->friendly_name = col_text(s, 3);
+    r->key_id = sqlite3_column_int64(s, 4);
+    r->exportable = sqlite3_column_int(s, 5);
+    col_copy(r->added_at, sizeof(r->added_at), s, 6);
+    if (!r->x509) {
+        int rc = cscert__crypto_error(r->thumbprint, "the stored certificate does not decode");
+
+        cscert_cert_rec_free(r);
+        return rc;
+    }
+    *out = r;
+    return CSCERT_OK;
+}
+
+int cscert_store_get_cert(cscert_cert_rec **out, cscert_store *st, const char *thumbprint)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = prepare(&s, st, "SELECT " CERT_COLS " WHERE c.thumbprint=?")) < 0)
+        return rc;
+    bind_text(s, 1, thumbprint);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = row_to_cert(out, s);
+    else if (rc == SQLITE_DONE)
+        rc = cscert_error_set(CSCERT_ENOTFOUND, thumbprint, "no certificate with this thumbprint",
+                              "see 'cscert store list'");
+    else
+        rc = db_error(st, "reading a certificate");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st, cscert_store_kind kind)
+{
+    sqlite3_stmt *s = NULL;
+    cscert_cert_rec **v = NULL, **nv;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prepare(&s, st, "SELECT " CERT_COLS " WHERE ?1 = 'all' OR c.store = ?1"
+                              " ORDER BY CASE c.store WHEN 'My' THEN 1 WHEN 'CA' THEN 2 ELSE 3 END,"
+                              " c.subject, c.thumbprint")) < 0)
+        return rc;
+    bind_text(s, 1, cscert_store_kind_name(kind));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            if (!(nv = realloc(v, cap * sizeof(*v)))) {
+                rc = cscert__oom();
+                goto fail;
+            }
+            v = nv;
+        }
+        if ((rc = row_to_cert(&v[cnt], s)) < 0)
+            goto fail;
+        cnt++;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(st, "listing certificates");
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    *out = v;
+    *n = cnt;
+    return CSCERT_OK;
+fail:
+    sqlite3_finalize(s);
+    cscert_cert_recs_free(v, cnt);
+    return rc;
+}
+
+static int update_one(cscert_store *st, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE)
+        return db_error(st, "updating the store");
+    if (sqlite3_changes(st->db) == 0)
+        return cscert_error_set(CSCERT_ENOTFOUND, what, "not in the store", NULL);
+    return CSCERT_OK;
+}
+
+int cscert_store_set_cert_key(cscert_store *st, const char *thumbprint, int64_t key_id)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "UPDATE certs SET key_id=? WHERE thumbprint=?")) < 0)
+        return rc;
+    if (key_id > 0)
+        sqlite3_bind_int64(s, 1, key_id);
+    else
+        sqlite3_bind_null(s, 1);
+    bind_text(s, 2, thumbprint);
+    return update_one(st, s, thumbprint);
+}
+
+int cscert_store_set_friendly_name(cscert_store *st, const char *thumbprint, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "UPDATE certs SET friendly_name=? WHERE thumbprint=?")) < 0)
+        return rc;
+    bind_text(s, 1, name);
+    bind_text(s, 2, thumbprint);
+    return update_one(st, s, thumbprint);
+}
+
+int cscert_store_delete_cert(cscert_store *st, const char *thumbprint)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "DELETE FROM certs WHERE thumbprint=?")) < 0)
+        return rc;
+    bind_text(s, 1, thumbprint);
+    return update_one(st, s, thumbprint);
+}
+
+int cscert_store_trust(STACK_OF(X509) **roots, STACK_OF(X509) **intermediates, cscert_store *st)
+{
+    cscert_cert_rec **v = NULL;
+    size_t n = 0, i;
+    int rc;
+
+    *roots = sk_X509_new_null();
+    *intermediates = sk_X509_new_null();
+    if (!*roots || !*intermediates) {
+        rc = cscert__oom();
+        goto fail;
+    }
+    if ((rc = cscert_store_list_certs(&v, &n, st, CSCERT_STORE_ALL)) < 0)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        STACK_OF(X509) *to = v[i]->store == CSCERT_STORE_ROOT ? *roots
+                             : v[i]->store == CSCERT_STORE_CA ? *intermediates : NULL;
+
+        if (to && sk_X509_push(to, v[i]->x509) > 0)
+            v[i]->x509 = NULL; /* the stack owns it now */
+    }
+    cscert_cert_recs_free(v, n);
+    return CSCERT_OK;
+fail:
+    sk_X509_pop_free(*roots, X509_free);
+    sk_X509_pop_free(*intermediates, X509_free);
+    *roots = *intermediates = NULL;
+    return rc;
+}
+
+/* ---- pending requests ---- */
+
+void cscert_pending_free(cscert_pending *p)
+{
+    if (!p)
+        return;
+    free(p->uses);
+    free(p->names);
+    free(p->friendly_name);
+    free(p->template_name);
+    free(p->ca);
+    free(p->computer_fqdn);
+    free(p->output_path);
+    free(p->csr_pem);
+    free(p->state);
+    free(p->note);
+    free(p);
+}
+
+void cscert_pendings_free(cscert_pending **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; v && i < n; i++)
+        cscert_pending_free(v[i]);
+    free(v);
+}
+
+int cscert_store_put_pending(int64_t *out_id, cscert_store *st, const cscert_pending *p)
+{
+    sqlite3_stmt *s = NULL;
+    char now[32];
+    int rc;
+
+    *out_id = 0;
+    cscert_now_rfc3339(now);
+    if ((rc = prepare(&s, st, "INSERT INTO pending(key_id, created, uses, names, friendly_name,"
+                              " template, ca, computer_fqdn, output_path, csr_pem, state, note,"
+                              " exportable) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, p->key_id);
+    bind_text(s, 2, p->created[0] ? p->created : now);
+    bind_text(s, 3, p->uses);
+    bind_text(s, 4, p->names);
+    bind_text(s, 5, p->friendly_name);
+    bind_text(s, 6, p->template_name);
+    bind_text(s, 7, p->ca);
+    bind_text(s, 8, p->computer_fqdn);
+    bind_text(s, 9, p->output_path);
+    bind_text(s, 10, p->csr_pem);
+    bind_text(s, 11, p->state ? p->state : "offline");
+    bind_text(s, 12, p->note);
+    sqlite3_bind_int(s, 13, p->exportable ? 1 : 0);
+    if ((rc = step_done(st, s, "storing a pending request")) == CSCERT_OK)
+        *out_id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+#define PENDING_COLS "id, key_id, created, uses, names, friendly_name, template, ca," \
+                     " computer_fqdn, output_path, csr_pem, state, note, exportable FROM pending"
+
+static int row_to_pending(cscert_pending **out, sqlite3_stmt *s)
+{
+    cscert_pending *p = calloc(1, sizeof(*p));
+
+    *out = NULL;
+    if (!p)
+        return cscert__oom();
+    p->id = sqlite3_column_int64(s, 0);
+    p->key_id = sqlite3_column_int64(s, 1);
+    col_copy(p->created, sizeof(p->created), s, 2);
+    p->uses = col_text(s, 3);
+    p->names = col_text(s, 4);
+    p->friendly_name = col_text(s, 5);
+    p->template_name = col_text(s, 6);
+    p->ca = col_text(s, 7);
+    p->computer_fqdn = col_text(s, 8);
+    p->output_path = col_text(s, 9);
+    p->csr_pem = col_text(s, 10);
+    p->state = col_text(s, 11);
+    p->note = col_text(s, 12);
+    p->exportable = sqlite3_column_int(s, 13);
+    *out = p;
+    return CSCERT_OK;
+}
+
+static int get_pending_where(cscert_pending **out, cscert_store *st, const char *where, int64_t v,
+                             const char *what)
+{
+    sqlite3_stmt *s = NULL;
+    char sql[256];
+    int rc;
+
+    *out = NULL;
+    snprintf(sql, sizeof(sql), "SELECT " PENDING_COLS " WHERE %s", where);
+    if ((rc = prepare(&s, st, sql)) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, v);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = row_to_pending(out, s);
+    else if (rc == SQLITE_DONE)
+        rc = cscert_error_setf(CSCERT_ENOTFOUND, what, "see 'cscert request list'",
+                               "no pending request %lld", (long long)v);
+    else
+        rc = db_error(st, "reading a pending request");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cscert_store_get_pending(cscert_pending **out, cscert_store *st, int64_t id)
+{
+    return get_pending_where(out, st, "id=?", id, "pending request");
+}
+
+int cscert_store_find_pending_by_key(cscert_pending **out, cscert_store *st, int64_t key_id)
+{
+    return get_pending_where(out, st, "key_id=? ORDER BY id DESC", key_id, "pending request for key");
+}
+
+int cscert_store_list_pending(cscert_pending ***out, size_t *n, cscert_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    cscert_pending **v = NULL, **nv;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prepare(&s, st, "SELECT " PENDING_COLS " ORDER BY id")) < 0)
+        return rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            if (!(nv = realloc(v, cap * sizeof(*v)))) {
+                rc = cscert__oom();
+                goto fail;
+            }
+            v = nv;
+        }
+        if ((rc = row_to_pending(&v[cnt], s)) < 0)
+            goto fail;
+        cnt++;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(st, "listing pending requests");
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    *out = v;
+    *n = cnt;
+    return CSCERT_OK;
+fail:
+    sqlite3_finalize(s);
+    cscert_pendings_free(v, cnt);
+    return rc;
+}
+
+int cscert_store_set_pending_state(cscert_store *st, int64_t id, const char *state, const char *note)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "UPDATE pending SET state=?, note=? WHERE id=?")) < 0)
+        return rc;
+    bind_text(s, 1, state);
+    bind_text(s, 2, note);
+    sqlite3_bind_int64(s, 3, id);
+    return update_one(st, s, "pending request");
+}
+
+int cscert_store_delete_pending(cscert_store *st, int64_t id, int drop_key)
+{
+    cscert_pending *p = NULL;
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = cscert_store_get_pending(&p, st, id)) < 0)
+        return rc;
+    if ((rc = prepare(&s, st, "DELETE FROM pending WHERE id=?")) < 0)
+        goto out;
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = update_one(st, s, "pending request")) < 0)
+        goto out;
+    if (drop_key)
+        rc = cscert_store_delete_key(st, p->key_id);
+out:
+    cscert_pending_free(p);
+    return rc;
+}
+
+/* ---- assignments ---- */
+
+int cscert_store_set_assignment(cscert_store *st, const cscert_assignment *a)
+{
+    sqlite3_stmt *s = NULL;
+    char now[32];
+    int rc;
+
+    cscert_now_rfc3339(now);
+    if ((rc = prepare(&s, st, "INSERT OR REPLACE INTO assignments(use, thumbprint, effective_date,"
+                              " previous_thumbprint, assigned_at) VALUES(?,?,?,?,?)")) < 0)
+        return rc;
+    bind_text(s, 1, a->use);
+    bind_text(s, 2, a->thumbprint);
+    bind_text(s, 3, a->effective_date[0] ? a->effective_date : NULL);
+    bind_text(s, 4, a->previous_thumbprint[0] ? a->previous_thumbprint : NULL);
+    bind_text(s, 5, a->assigned_at[0] ? a->assigned_at : now);
+    return step_done(st, s, "saving an assignment");
+}
+
+static void row_to_assignment(cscert_assignment *a, sqlite3_stmt *s)
+{
+    col_copy(a->use, sizeof(a->use), s, 0);
+    col_copy(a->thumbprint, sizeof(a->thumbprint), s, 1);
+    col_copy(a->effective_date, sizeof(a->effective_date), s, 2);
+    col_copy(a->previous_thumbprint, sizeof(a->previous_thumbprint), s, 3);
+    col_copy(a->assigned_at, sizeof(a->assigned_at), s, 4);
+}
+
+#define ASSIGN_COLS "use, thumbprint, effective_date, previous_thumbprint, assigned_at FROM assignments"
+
+int cscert_store_get_assignment(cscert_assignment *out, cscert_store *st, const char *use)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = prepare(&s, st, "SELECT " ASSIGN_COLS " WHERE use=?")) < 0)
+        return rc;
+    bind_text(s, 1, use);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        row_to_assignment(out, s);
+        rc = CSCERT_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = cscert_error_set(CSCERT_ENOTFOUND, use, "no certificate is assigned to this use",
+                              "assign one with 'cscert set --type USE --thumbprint X'");
+    } else {
+        rc = db_error(st, "reading an assignment");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int cscert_store_list_assignments(cscert_assignment **out, size_t *n, cscert_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    cscert_assignment *v = NULL, *nv;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prepare(&s, st, "SELECT " ASSIGN_COLS " ORDER BY use")) < 0)
+        return rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            if (!(nv = realloc(v, cap * sizeof(*v)))) {
+                free(v);
+                sqlite3_finalize(s);
+                return cscert__oom();
+            }
+            v = nv;
+        }
+        row_to_assignment(&v[cnt++], s);
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return db_error(st, "listing assignments");
+    }
+    *out = v;
+    *n = cnt;
+    return CSCERT_OK;
+}
+
+int cscert_store_delete_assignment(cscert_store *st, const char *use)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "DELETE FROM assignments WHERE use=?")) < 0)
+        return rc;
+    bind_text(s, 1, use);
+    return update_one(st, s, use);
+}
+
+/* ---- bindings ---- */
+
+int cscert_store_set_binding(cscert_store *st, const cscert_binding *b)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "INSERT INTO bindings(site, address, port, use) VALUES(?,?,?,?)"
+                              " ON CONFLICT(site) DO UPDATE SET address=excluded.address,"
+                              " port=excluded.port, use=excluded.use")) < 0)
+        return rc;
+    bind_text(s, 1, b->site);
+    bind_text(s, 2, b->address);
+    sqlite3_bind_int(s, 3, b->port);
+    bind_text(s, 4, b->use);
+    rc = step_done(st, s, "saving a binding");
+    if (rc == CSCERT_EEXISTS)
+        rc = cscert_error_setf(CSCERT_EEXISTS, b->site, "pick another --port or --address",
+                               "another site already listens on %s:%d", b->address, b->port);
+    return rc;
+}
+
+int cscert_store_list_bindings(cscert_binding **out, size_t *n, cscert_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    cscert_binding *v = NULL, *nv;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prepare(&s, st, "SELECT site, address, port, use FROM bindings ORDER BY port, site")) < 0)
+        return rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 4;
+            if (!(nv = realloc(v, cap * sizeof(*v)))) {
+                free(v);
+                sqlite3_finalize(s);
+                return cscert__oom();
+            }
+            v = nv;
+        }
+        col_copy(v[cnt].site, sizeof(v[cnt].site), s, 0);
+        col_copy(v[cnt].address, sizeof(v[cnt].address), s, 1);
+        v[cnt].port = sqlite3_column_int(s, 2);
+        col_copy(v[cnt].use, sizeof(v[cnt].use), s, 3);
+        cnt++;
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return db_error(st, "listing bindings");
+    }
+    *out = v;
+    *n = cnt;
+    return CSCERT_OK;
+}
+
+int cscert_store_delete_binding(cscert_store *st, const char *site)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(&s, st, "DELETE FROM bindings WHERE site=?")) < 0)
+        return rc;
+    bind_text(s, 1, site);
+    return update_one(st, s, site);
+}
+
+/* ---- audit ---- */
+
+int cscert_store_audit(cscert_store *st, const char *command, const char *object,
+                       const char *outcome, const char *detail)
+{
+    json_t *o;
+    char now[32], *line = NULL;
+    size_t len;
+    ssize_t w;
+    int fd, rc = CSCERT_OK;
+    mode_t old_mask;
+
+    cscert_now_rfc3339(now);
+    o = json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:i, s:i}", "time", now, "command", command,
+                  "object", object, "outcome", outcome, "detail", detail, "uid", (int)getuid(),
+                  "pid", (int)getpid());
+    if (!o || !(line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        json_decref(o);
+        return cscert__oom();
+    }
+    json_decref(o);
+    len = strlen(line);
+    if (len + 1 > STORE_AUDIT_LINE_MAX)
+        len = STORE_AUDIT_LINE_MAX - 1; /* never: the fields are short */
+    line[len++] = '\n'; /* replaces the NUL; one write() per line, O_APPEND */
+    old_mask = umask(077);
+    fd = open(st->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    umask(old_mask);
+    if (fd < 0) {
+        rc = cscert_error_setf(CSCERT_EIO, st->audit_path, "check the home's permissions",
+                               "cannot open the audit log: %s", strerror(errno));
+    } else {
+        w = write(fd, line, len);
+        if (w != (ssize_t)len || fsync(fd) < 0)
+            rc = cscert_error_setf(CSCERT_EIO, st->audit_path, "check free space",
+                                   "cannot append to the audit log: %s", strerror(errno));
+        close(fd);
+    }
+    free(line);
+    return rc;
+}
+
+int cscert_store_audit_read(json_t **out, cscert_store *st)
+{
+    FILE *f;
+    json_t *arr = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    struct stat sb;
+
+    *out = NULL;
+    if (!arr)
+        return cscert__oom();
+    f = fopen(st->audit_path, "r");
+    if (!f) {
+        *out = arr; /* no log yet: nothing has changed */
+        return CSCERT_OK;
+    }
+    if (fstat(fileno(f), &sb) == 0 && sb.st_size > STORE_AUDIT_READ_MAX)
+        cscert__warn("%s is over %ld MiB; rotate it", st->audit_path, STORE_AUDIT_READ_MAX >> 20);
+    while ((len = getline(&line, &cap, f)) > 0) {
+        json_t *o = json_loadb(line, (size_t)len, 0, NULL);
+
+        if (o)
+            json_array_append_new(arr, o);
+    }
+    free(line);
+    fclose(f);
+    *out = arr;
+    return CSCERT_OK;
+}
+

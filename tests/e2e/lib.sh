@@ -1,0 +1,63 @@
+# tests/e2e/lib.sh: shared helpers for the end-to-end scripts.
+# Each script sources this, runs the real binaries from $BUILD/bin, judges
+# with independent tools (openssl, certtool, curl, /usr/bin/python3), and
+# prints TAP lines ("ok N - what" / "not ok N - what").
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
+CSCERT="$BUILD/bin/cscert"
+CSCA="$BUILD/bin/csca"
+PY=/usr/bin/python3
+FIXTURES="$ROOT/tests/fixtures"
+T=$(mktemp -d /tmp/cscert-e2e.XXXXXX)
+export CSCERT_HOME="$T/home"
+_n=0
+_failed=0
+_pids=()
+
+cleanup() {
+    local p
+    for p in "${_pids[@]}"; do
+        kill "$p" 2>/dev/null
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+ok()   { _n=$((_n + 1)); echo "ok $_n - $1"; }
+nok()  { _n=$((_n + 1)); _failed=1; echo "not ok $_n - $1"; [ $# -gt 1 ] && printf '    %s\n' "$2"; }
+# check DESC CMD...: the command must succeed.
+check() { local d=$1; shift; local o; if o=$("$@" 2>&1); then ok "$d"; else nok "$d" "$(echo "$o" | tail -5)"; fi; }
+# assert_eq DESC EXPECTED ACTUAL
+assert_eq() { if [ "$2" == "$3" ]; then ok "$1"; else nok "$1" "expected [$2] got [$3]"; fi; }
+# assert_contains DESC NEEDLE HAYSTACK
+assert_contains() { case "$3" in *"$2"*) ok "$1" ;; *) nok "$1" "[$2] not in: $(echo "$3" | head -5)" ;; esac; }
+# expect_fail DESC EXIT_CODE MESSAGE_PART CMD...: fails with that exit code
+# and says the part on stderr.
+expect_fail() {
+    local d=$1 code=$2 msg=$3 rc err
+    shift 3
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" != "$code" ]; then nok "$d" "exit $rc, wanted $code: $err"
+    else case "$err" in *"$msg"*) ok "$d" ;; *) nok "$d" "message lacks [$msg]: $err" ;; esac; fi
+}
+# db_dump HOME: the store's content, for byte-for-byte comparisons.
+db_dump() { sqlite3 "$1/cscert.db" .dump 2>/dev/null; ls -l --time-style=+ "$1" | awk '{print $1, $5, $NF}'; }
+# free_port: a TCP port on 127.0.0.1 nobody listens on now.
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# bg CMD...: start in the background, remember the PID for cleanup.
+bg() { "$@" & _pids+=($!); LAST_PID=$!; }
+# wait_port PORT: until something listens (bounded: 10 s).
+wait_port() {
+    local i
+    for i in $(seq 1 100); do
+        (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+done_testing() { echo "1..$_n"; exit $_failed; }
