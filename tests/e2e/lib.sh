@@ -45,8 +45,9 @@ expect_fail() {
     if [ "$rc" != "$code" ]; then nok "$d" "exit $rc, wanted $code: $err"
     else case "$err" in *"$msg"*) ok "$d" ;; *) nok "$d" "message lacks [$msg]: $err" ;; esac; fi
 }
-# db_dump HOME: the store's content, for byte-for-byte comparisons.
-db_dump() { sqlite3 "$1/cscert.db" .dump 2>/dev/null; ls -l --time-style=+ "$1" | awk '{print $1, $5, $NF}'; }
+# db_dump HOME: the store's content and files (the audit log, which
+# records refusals, and the WAL files aside), for before/after comparisons.
+db_dump() { sqlite3 "$1/cscert.db" .dump 2>/dev/null; ls -l --time-style=+ "$1" | grep -v -e '^total' -e audit.jsonl -e '-wal$' -e '-shm$' | awk '{print $1, $NF}'; }
 # free_port: a TCP port on 127.0.0.1 nobody listens on now.
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # bg CMD...: start in the background, remember the PID for cleanup.

@@ -23,6 +23,8 @@ struct cmd {
 
 /* One line a command group; each cmd_<group>.c has its own --help. */
 static const struct cmd commands[] = {
+    { "topology", cmd_topology, "publish, show, names: the topology and every name a certificate needs" },
+    { "request",  cmd_request,  "new key and request: write it (--output); list, cancel" },
     { "log",      cmd_log,      "the audit log of every change to this home" },
     { NULL, NULL, NULL }
 };
