@@ -452,38 +452,58 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
         }
     }
     /* A server in two pools; R7: a Director's external web FQDN differs
-     * from every Front End (or Standard Edition) pool's. */
-    for (i = 0; i < t->n_pools; i++) {
-        cscert_pool *a = &t->pools[i];
+     * from every Front End (or Standard Edition) pool's. Jansson objects
+     * serve as hash sets, so 10,000 servers take one pass. */
+    rc = CSCERT_OK;
+    {
+        json_t *seen_pool = json_object(), *seen_server = json_object(), *fe_ext = json_object();
 
-        if (a->role != CSCERT_ROLE_EDGE && a->role != CSCERT_ROLE_MEDIATION)
-            web_pools = 1;
-        for (j = i; j < t->n_pools; j++) {
-            cscert_pool *b = &t->pools[j];
+        for (i = 0; i < t->n_pools && rc == CSCERT_OK; i++) {
+            cscert_pool *a = &t->pools[i];
 
-            if (j != i && strcmp(a->fqdn, b->fqdn) == 0)
-                return perr(c, "sites", "each pool once", "pool '%s' is defined twice", a->fqdn);
-            for (k = 0; k < a->n_servers; k++)
-                for (l = (j == i ? k + 1 : 0); l < b->n_servers; l++)
-                    if (strcmp(a->servers[k], b->servers[l]) == 0) {
-                        char why[600];
+            if (a->role != CSCERT_ROLE_EDGE && a->role != CSCERT_ROLE_MEDIATION)
+                web_pools = 1;
+            if (json_object_get(seen_pool, a->fqdn)) {
+                rc = perr(c, "sites", "each pool once", "pool '%s' is defined twice", a->fqdn);
+                break;
+            }
+            json_object_set_new(seen_pool, a->fqdn, json_integer((json_int_t)i));
+            if (a->web_external && a->role != CSCERT_ROLE_DIRECTOR)
+                json_object_set_new(fe_ext, a->web_external, json_string(a->fqdn));
+            for (k = 0; k < a->n_servers; k++) {
+                json_t *prev = json_object_get(seen_server, a->servers[k]);
 
-                        snprintf(why, sizeof(why), "server '%s' is in pool '%s' and in pool '%s'",
-                                 a->servers[k], a->fqdn, b->fqdn);
-                        return cscert_error_set(CSCERT_EINVAL, c->src, why, "a server belongs to one pool");
-                    }
-            if (j != i && a->web_external && b->web_external && strcmp(a->web_external, b->web_external) == 0
-                && ((a->role == CSCERT_ROLE_DIRECTOR) != (b->role == CSCERT_ROLE_DIRECTOR))) {
+                if (prev) {
+                    char why[600];
+
+                    snprintf(why, sizeof(why), "server '%s' is in pool '%s' and in pool '%s'", a->servers[k],
+                             t->pools[json_integer_value(prev)].fqdn, a->fqdn);
+                    rc = cscert_error_set(CSCERT_EINVAL, c->src, why, "a server belongs to one pool");
+                    break;
+                }
+                json_object_set_new(seen_server, a->servers[k], json_integer((json_int_t)i));
+            }
+        }
+        for (i = 0; i < t->n_pools && rc == CSCERT_OK; i++) {
+            cscert_pool *a = &t->pools[i];
+            json_t *fe = a->role == CSCERT_ROLE_DIRECTOR ? json_object_get(fe_ext, a->web_external) : NULL;
+
+            if (fe) {
                 char why[600];
 
                 snprintf(why, sizeof(why), "R7: the Director pool '%s' and the pool '%s' share the external "
-                         "web services FQDN '%s'", a->role == CSCERT_ROLE_DIRECTOR ? a->fqdn : b->fqdn,
-                         a->role == CSCERT_ROLE_DIRECTOR ? b->fqdn : a->fqdn, a->web_external);
-                return cscert_error_set(CSCERT_EINVAL, c->src, why,
-                                        "give the Director its own external web FQDN");
+                         "web services FQDN '%s'", a->fqdn, json_string_value(fe), a->web_external);
+                rc = cscert_error_set(CSCERT_EINVAL, c->src, why, "give the Director its own external web FQDN");
             }
         }
+        json_decref(seen_pool);
+        json_decref(seen_server);
+        json_decref(fe_ext);
+        if (rc < 0)
+            return rc;
     }
+    (void)j;
+    (void)l;
     (void)m;
     if (web_pools && (t->n_meet == 0 || !t->dialin))
         return perr(c, "simple_urls", "add simple_urls.meet (one per SIP domain) and simple_urls.dialin",
