@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <sqlite3.h>
 
+#include "cscert/key.h"
 #include "cscert/x509.h"
 
 /* 10 s: how long a writer waits for another cscert process's transaction. */
@@ -300,51 +301,29 @@ int cscert_store_set_setting(cscert_store *st, const char *key, const char *valu
 
 /* ---- keys ---- */
 
-/* SHA-256 of the SubjectPublicKeyInfo, hex: how a certificate finds its key. */
-static int spki_hex(char out[65], EVP_PKEY *k)
-{
-    unsigned char *der = NULL, md[32];
-    unsigned int mdlen = 0;
-    int len, i;
-
-    len = i2d_PUBKEY(k, &der);
-    if (len <= 0)
-        return cscert__crypto_error("key", "encoding a public key");
-    if (!EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL)) {
-        OPENSSL_free(der);
-        return cscert__crypto_error("key", "hashing a public key");
-    }
-    OPENSSL_free(der);
-    for (i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", md[i]);
-    return CSCERT_OK;
-}
-
 int cscert_store_put_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pkey, int exportable)
 {
     sqlite3_stmt *s = NULL;
     unsigned char *der = NULL;
     char spki[65], now[32];
-    int len, rc;
+    size_t len = 0;
+    int rc;
 
     *out_id = 0;
-    if ((rc = spki_hex(spki, pkey)) < 0)
+    if ((rc = cscert_key_spki_sha256(spki, pkey)) < 0 || (rc = cscert_key_to_pkcs8_der(&der, &len, pkey)) < 0)
         return rc;
-    len = i2d_PrivateKey(pkey, &der); /* PKCS#8 PrivateKeyInfo for RSA/EC in OpenSSL 3 */
-    if (len <= 0)
-        return cscert__crypto_error("key", "encoding a private key");
     cscert_now_rfc3339(now);
     if ((rc = prepare(&s, st, "INSERT INTO keys(pkcs8, spki_sha256, exportable, created)"
                               " VALUES(?, ?, ?, ?)")) < 0)
         goto out;
-    sqlite3_bind_blob(s, 1, der, len, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 1, der, (int)len, SQLITE_TRANSIENT);
     bind_text(s, 2, spki);
     sqlite3_bind_int(s, 3, exportable ? 1 : 0);
     bind_text(s, 4, now);
     if ((rc = step_done(st, s, "storing a private key")) == CSCERT_OK)
         *out_id = sqlite3_last_insert_rowid(st->db);
 out:
-    OPENSSL_clear_free(der, len > 0 ? (size_t)len : 0);
+    OPENSSL_clear_free(der, len);
     return rc;
 }
 
@@ -365,10 +344,11 @@ int cscert_store_get_key(EVP_PKEY **out, cscert_store *st, int64_t key_id)
     }
     p = sqlite3_column_blob(s, 0);
     len = sqlite3_column_bytes(s, 0);
-    if (!p || !(*out = d2i_AutoPrivateKey(NULL, &p, len)))
-        rc = cscert__crypto_error("private key", "decoding key %lld", (long long)key_id);
+    if (!p || len <= 0)
+        rc = cscert_error_setf(CSCERT_EIO, "private key", "request a new certificate",
+                               "key %lld is empty in the store", (long long)key_id);
     else
-        rc = CSCERT_OK;
+        rc = cscert_key_from_pkcs8_der(out, p, (size_t)len); /* PKCS#8 PrivateKeyInfo */
 out:
     sqlite3_finalize(s); /* secure_delete does not cover the statement's copy: */
     return rc;           /* SQLite frees it; the PKCS#8 bytes were never ours to wipe */
@@ -404,7 +384,7 @@ int cscert_store_find_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pub)
     int rc;
 
     *out_id = 0;
-    if ((rc = spki_hex(spki, pub)) < 0)
+    if ((rc = cscert_key_spki_sha256(spki, pub)) < 0)
         return rc;
     if ((rc = prepare(&s, st, "SELECT id FROM keys WHERE spki_sha256=? ORDER BY id DESC")) < 0)
         return rc;

@@ -4,7 +4,7 @@
  * private keys (PKCS#8 DER; wiped after use), pending requests,
  * assignments, bindings, settings (the published topology, the computer
  * FQDN) and the append-only audit log HOME/audit.jsonl.
- * Uses: error, x509 (thumbprints), SQLite, OpenSSL, Jansson (audit).
+ * Uses: error, key (PKCS#8, SPKI hash), x509 (thumbprints), SQLite, OpenSSL, Jansson (audit).
  * It is the only module that runs SQL on the cscert side; it knows nothing
  * of naming rules or of the network. */
 #ifndef CSCERT_STORE_H

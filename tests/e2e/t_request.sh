@@ -72,6 +72,10 @@ assert_eq "one pending request" "1" "$n"
 assert_eq "no private key in the request file" "0" "$(grep -c PRIVATE "$T/fe01.csr")"
 keys=$(sqlite3 "$CSCERT_HOME/cscert.db" 'select count(*) from keys')
 assert_eq "the key is committed in the store" "1" "$keys"
+sqlite3 "$CSCERT_HOME/cscert.db" "select hex(pkcs8) from keys where id=1" | "$PY" -c 'import sys,binascii; sys.stdout.buffer.write(binascii.unhexlify(sys.stdin.read().strip()))' > "$T/k.der"
+check "the stored key is PKCS#8 (openssl pkcs8 reads it)" openssl pkcs8 -nocrypt -inform DER -in "$T/k.der" -out "$T/k.pem"
+m1=$(openssl pkey -in "$T/k.pem" -pubout | sha256sum); m2=$(openssl req -in "$T/fe01.csr" -noout -pubkey | sha256sum)
+assert_eq "the stored key is the request's key" "$m2" "$m1"
 
 # Edge external with client EKU, EC key, sha384 and a subject.
 check "edge request for another computer" "$CSCERT" request --new --type AccessEdgeExternal,DataEdgeExternal \
