@@ -56,5 +56,7 @@ int cmd_store(struct cli *cli, int argc, char **argv);
 int cmd_show(struct cli *cli, int argc, char **argv);
 int cmd_remove_cert(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
+/* cmd_web.c: the HTTPS bindings, web serve and web verify (issue 6). */
+int cmd_web(struct cli *cli, int argc, char **argv);
 
 #endif

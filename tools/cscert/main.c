@@ -24,7 +24,17 @@ struct cmd {
 /* One line a command group; each cmd_<group>.c has its own --help. */
 static const struct cmd commands[] = {
     { "topology", cmd_topology, "publish, show, names: the topology and every name a certificate needs" },
-    { "request",  cmd_request,  "new key and request: write it (--output); list, cancel" },
+    { "request",  cmd_request,  "new key and request: enroll online or write it (--output); list, cancel" },
+    { "import",   cmd_import,   "a CA's response, a PKCS#12 with its key, or a root/intermediate" },
+    { "export",   cmd_export,   "PKCS#12 with key and chain (AES-256), or PEM without the key" },
+    { "set",      cmd_set,      "assign a certificate to uses (--roll to stage it)" },
+    { "get",      cmd_get,      "the assigned certificates, every name shown" },
+    { "remove",   cmd_remove,   "unassign uses" },
+    { "store",    cmd_store,    "list: the certificate store (My, Root, CA)" },
+    { "show",     cmd_show,     "one certificate in full, with its chain status" },
+    { "remove-cert", cmd_remove_cert, "delete a certificate no use is assigned to" },
+    { "check",    cmd_check,    "every problem of this server's certificates, with fixes (exit 3)" },
+    { "web",      cmd_web,      "binding list|set|remove, serve, verify: the HTTPS sites (443, 4443)" },
     { "log",      cmd_log,      "the audit log of every change to this home" },
     { NULL, NULL, NULL }
 };
