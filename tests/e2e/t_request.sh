@@ -4,24 +4,7 @@
 # leaves the store byte-for-byte unchanged.
 . "$(dirname "$0")/lib.sh"
 
-cat > "$T/topo.json" <<'JSON'
-{
-  "sip_domains": ["contoso.com", "fabrikam.com"],
-  "simple_urls": { "meet": ["meet.contoso.com", "meet.fabrikam.com"],
-                   "dialin": "dialin.contoso.com", "admin": "admin.contoso.com" },
-  "automatic_sign_in_domains": ["contoso.com"],
-  "certification_authorities": [
-    { "name": "dc01.contoso.net\\contoso-DC01-CA", "url": "https://dc01.contoso.net:8443/", "address": "127.0.0.1" } ],
-  "sites": [ { "name": "Redmond", "pools": [
-    { "fqdn": "pool01.contoso.net", "role": "FrontEnd", "servers": ["fe01.contoso.net", "fe02.contoso.net"],
-      "web_services": { "internal": "webpool01.contoso.net", "external": "webpool01.contoso.com" } },
-    { "fqdn": "dir01.contoso.net", "role": "Director", "servers": ["dir01.contoso.net"],
-      "web_services": { "internal": "dir01.contoso.net", "external": "webdir01.contoso.com" } },
-    { "fqdn": "edgepool01.contoso.net", "role": "Edge", "servers": ["edge01.contoso.net"],
-      "edge": { "access": "sip.contoso.com", "webconf": "webconf.contoso.com", "av": "av.contoso.com" } },
-    { "fqdn": "med01.contoso.net", "role": "Mediation", "servers": ["med01.contoso.net"] } ] } ]
-}
-JSON
+cp "$FIXTURES/contoso.json" "$T/topo.json"   # the DESIGN.md sample
 
 check "publish the topology as fe01" "$CSCERT" topology publish "$T/topo.json" --computer-fqdn fe01.contoso.net
 
