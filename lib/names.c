@@ -37,6 +37,22 @@ void cscert_uses_format(char *buf, size_t n, unsigned mask)
             len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "," : "", use_names[i]);
 }
 
+#define USES_FIX "use Default, WebServicesInternal, WebServicesExternal, OAuthTokenIssuer, " \
+    "AccessEdgeExternal, DataEdgeExternal, AudioVideoAuthentication, Internal, XmppServer or ReverseProxy"
+
+int cscert_use_parse(unsigned *bit, const char *name)
+{
+    unsigned i;
+
+    *bit = 0;
+    for (i = 0; name && i < CSCERT_USE_COUNT; i++)
+        if (strcasecmp(name, use_names[i]) == 0) {
+            *bit = 1u << i;
+            return CSCERT_OK;
+        }
+    return cscert_error_setf(CSCERT_EINVAL, "--type", USES_FIX, "unknown use '%s'", name ? name : "");
+}
+
 int cscert_uses_parse(unsigned *mask, const char *list)
 {
     char *copy, *tok, *save = NULL;
@@ -56,17 +72,9 @@ int cscert_uses_parse(unsigned *mask, const char *list)
             *--end = '\0';
         if (!*tok)
             continue;
-        for (i = 0; i < CSCERT_USE_COUNT && strcasecmp(tok, use_names[i]); i++)
-            ;
-        if (i == CSCERT_USE_COUNT) {
-            rc = cscert_error_setf(CSCERT_EINVAL, "--type",
-                                   "use Default, WebServicesInternal, WebServicesExternal, OAuthTokenIssuer, "
-                                   "AccessEdgeExternal, DataEdgeExternal, AudioVideoAuthentication, Internal, "
-                                   "XmppServer or ReverseProxy",
-                                   "unknown use '%s'", tok);
+        if ((rc = cscert_use_parse(&i, tok)) < 0)
             break;
-        }
-        *mask |= 1u << i;
+        *mask |= i; /* a use listed twice counts once */
     }
     free(copy);
     if (rc == CSCERT_OK && *mask == 0)
@@ -105,6 +113,13 @@ int cscert_uses_key_exportable(unsigned mask)
 {
     /* R10, R11, R12 */
     return (mask & (CSCERT_USE_ACCESS_EDGE | CSCERT_USE_DATA_EDGE | CSCERT_USE_AV_AUTH | CSCERT_USE_OAUTH)) != 0;
+}
+
+int cscert_names_key_exportable(unsigned mask, const char *target_fqdn, const char *published_fqdn)
+{
+    /* R17: a key made for another computer has to travel there. */
+    return cscert_uses_key_exportable(mask)
+           || (target_fqdn && published_fqdn && strcasecmp(target_fqdn, published_fqdn) != 0);
 }
 
 int cscert_uses_min_rsa_bits(unsigned mask)
@@ -237,11 +252,15 @@ static int web_names(cscert_names *n, const cscert_topology *t, const cscert_poo
     return rc;
 }
 
+/* After the CN, names follow the rules' order (R1): R9, R10, R11, R13. */
 static int edge_names(cscert_names *n, const cscert_topology *t, const cscert_pool *p, unsigned uses,
                       int all_sip)
 {
     int rc = CSCERT_OK;
 
+    if (uses & CSCERT_USE_EDGE_INTERNAL) /* R9 */
+        if ((rc = add(n, p->fqdn, "R9")) < 0)
+            return rc;
     if (uses & (CSCERT_USE_ACCESS_EDGE | CSCERT_USE_DATA_EDGE)) { /* R10 */
         if ((rc = add(n, p->edge_access, "R10")) < 0 || (rc = add(n, p->edge_webconf, "R10")) < 0
             || (rc = add_prefixed(n, "sip", all_sip ? t->sip_domains : t->auto_sign_in,
@@ -249,14 +268,11 @@ static int edge_names(cscert_names *n, const cscert_topology *t, const cscert_po
             || (rc = add_list(n, p->xmpp_domains, p->n_xmpp, "R10")) < 0)
             return rc;
     }
-    if (uses & CSCERT_USE_XMPP) /* R13 */
-        if ((rc = add(n, p->edge_access, "R13")) < 0 || (rc = add_list(n, p->xmpp_domains, p->n_xmpp, "R13")) < 0)
-            return rc;
     if (uses & CSCERT_USE_AV_AUTH) /* R11 */
         if ((rc = add(n, p->edge_av, "R11")) < 0)
             return rc;
-    if (uses & CSCERT_USE_EDGE_INTERNAL) /* R9 */
-        if ((rc = add(n, p->fqdn, "R9")) < 0)
+    if (uses & CSCERT_USE_XMPP) /* R13 */
+        if ((rc = add(n, p->edge_access, "R13")) < 0 || (rc = add_list(n, p->xmpp_domains, p->n_xmpp, "R13")) < 0)
             return rc;
     return rc;
 }
@@ -272,10 +288,24 @@ int cscert_names_compute(cscert_names *out, const cscert_topology *t, const char
 
     out->v = NULL;
     out->n = 0;
-    if (!p)
+    if (!p) {
+        size_t i;
+
+        /* Lync's -ComputerFqdn: "always give the computer name, even for a
+         * pool certificate". Say so when a pool's FQDN was given. */
+        for (i = 0; computer_fqdn && i < t->n_pools; i++)
+            if (strcasecmp(t->pools[i].fqdn, computer_fqdn) == 0) {
+                char fix[320];
+
+                snprintf(fix, sizeof(fix), "pass the FQDN of one of its servers, e.g. --computer-fqdn %s",
+                         t->pools[i].servers[0]);
+                return cscert_error_set(CSCERT_ENOTFOUND, computer_fqdn,
+                                        "is a pool, not a server of the published topology", fix);
+            }
         return cscert_error_setf(CSCERT_ENOTFOUND, computer_fqdn ? computer_fqdn : "computer FQDN",
                                  "pass --computer-fqdn of a server in the topology, or publish it again",
                                  "not a server of the published topology");
+    }
     snprintf(server, sizeof(server), "%s", computer_fqdn);
     for (rc = 0; server[rc]; rc++)
         if (server[rc] >= 'A' && server[rc] <= 'Z')

@@ -1,8 +1,10 @@
 /* topology.c: see include/cscert/topology.h. */
 #include "cscert/topology.h"
 
-#include <ctype.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,28 +26,47 @@ const char *cscert_role_name(cscert_role r)
     return r >= CSCERT_ROLE_STANDARD_EDITION && r <= CSCERT_ROLE_MEDIATION ? role_names[r] : "?";
 }
 
-int cscert_fqdn_check(char out[254], const char *in, int allow_wildcard, const char *what)
+static int is_alnum(unsigned char c)
 {
-    size_t len, i, label = 0;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* NULL when in is a valid host name (RFC 1123 labels, <= 253 characters,
+ * a leftmost "*." only when allowed, not an IP address); else the reason,
+ * written into why, with *fix set. Lower-cases into out on success. */
+static const char *fqdn_reason(char out[254], const char *in, int allow_wildcard, char *why, size_t nwhy,
+                               const char **fix)
+{
+    size_t len, i, label = 0, last = 0;
+    int digits_only = 1;
     const char *p;
 
-    if (!in || !*in)
-        return cscert_error_set(CSCERT_EINVAL, what, "empty host name", "give an FQDN such as pool01.contoso.net");
+    *fix = "use letters, digits and inner hyphens, labels of 1-63";
+    if (!in || !*in) {
+        *fix = "give an FQDN such as pool01.contoso.net";
+        snprintf(why, nwhy, "empty host name");
+        return why;
+    }
     len = strlen(in);
-    if (len > FQDN_MAX)
-        return cscert_error_setf(CSCERT_EINVAL, what, "shorten it", "'%.40s...' is longer than %d characters",
-                                 in, FQDN_MAX);
+    if (len > FQDN_MAX) {
+        *fix = "shorten it";
+        snprintf(why, nwhy, "'%.40s...' is longer than %d characters", in, FQDN_MAX);
+        return why;
+    }
     p = in;
     if (strncmp(in, "*.", 2) == 0) {
-        if (!allow_wildcard)
-            return cscert_error_setf(CSCERT_EINVAL, what,
-                                     "wildcards are allowed only as extra SANs (--domain-name)",
-                                     "'%s' is a wildcard where none is allowed", in);
+        if (!allow_wildcard) {
+            *fix = "a wildcard is allowed only as an extra SAN (--domain-name), never in the topology or a CN";
+            snprintf(why, nwhy, "'%s' is a wildcard where none is allowed", in);
+            return why;
+        }
         p = in + 2;
     }
-    if (!strchr(p, '.'))
-        return cscert_error_setf(CSCERT_EINVAL, what, "give the fully qualified name",
-                                 "'%s' is not fully qualified", in);
+    if (!strchr(p, '.')) {
+        *fix = "give the fully qualified name";
+        snprintf(why, nwhy, "'%s' is not fully qualified", in);
+        return why;
+    }
     for (i = 0; p[i]; i++) {
         unsigned char c = (unsigned char)p[i];
 
@@ -53,21 +74,40 @@ int cscert_fqdn_check(char out[254], const char *in, int allow_wildcard, const c
             if (label == 0 || p[i - 1] == '-')
                 goto bad;
             label = 0;
-        } else if (isalnum(c) || (c == '-' && label > 0)) {
+            last = i + 1;
+            digits_only = 1;
+        } else if (is_alnum(c) || (c == '-' && label > 0)) {
             if (++label > LABEL_MAX)
                 goto bad;
+            if (c < '0' || c > '9')
+                digits_only = 0;
         } else {
             goto bad;
         }
     }
     if (label == 0 || p[i - 1] == '-')
         goto bad;
+    if (digits_only) { /* RFC 1123 2.1: a top-level label is never all digits */
+        *fix = "give the host's DNS name, not an address";
+        snprintf(why, nwhy, "'%s' is an IP address or has a numeric top-level label '%s'", in, p + last);
+        return why;
+    }
     for (i = 0; i <= len; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
-    return CSCERT_OK;
+        out[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] - 'A' + 'a' : in[i]);
+    return NULL;
 bad:
-    return cscert_error_setf(CSCERT_EINVAL, what, "use letters, digits and inner hyphens, labels of 1-63",
-                             "'%s' is not a valid host name (RFC 1123)", in);
+    snprintf(why, nwhy, "'%s' is not a valid host name (RFC 1123)", in);
+    return why;
+}
+
+int cscert_fqdn_check(char out[254], const char *in, int allow_wildcard, const char *what)
+{
+    const char *fix;
+    char why[320];
+
+    if (!fqdn_reason(out, in, allow_wildcard, why, sizeof(why), &fix))
+        return CSCERT_OK;
+    return cscert_error_set(CSCERT_EINVAL, what, why, fix);
 }
 
 static void free_list(char **v, size_t n)
@@ -116,13 +156,33 @@ void cscert_topology_free(cscert_topology *t)
 
 struct ctx {
     const char *src;
+    size_t (*where)[2]; /* pool k is sites[where[k][0]].pools[where[k][1]] */
 };
 
+/* "sites[i].pools[j]" + suffix, for errors found across pools. */
+static const char *pool_path(char *buf, size_t n, const struct ctx *c, size_t k, const char *suffix)
+{
+    snprintf(buf, n, "sites[%zu].pools[%zu]%s", c->where[k][0], c->where[k][1], suffix);
+    return buf;
+}
+
+/* "SOURCE: WHY at PATH; FIX"; the empty path is the document itself. */
 static int perr(struct ctx *c, const char *path, const char *fix, const char *fmt, const char *arg)
 {
     char why[1024];
 
     snprintf(why, sizeof(why), fmt, arg ? arg : "");
+    return cscert_error_setf(CSCERT_EINVAL, c->src, fix, "%s at %s", why, *path ? path : "the top level");
+}
+
+/* An FQDN of the document at path; no wildcard anywhere in a topology. */
+static int check_doc_fqdn(char out[254], struct ctx *c, const char *in, const char *path)
+{
+    const char *fix;
+    char why[320];
+
+    if (!fqdn_reason(out, in, 0, why, sizeof(why), &fix))
+        return CSCERT_OK;
     return cscert_error_setf(CSCERT_EINVAL, c->src, fix, "%s at %s", why, path);
 }
 
@@ -171,7 +231,9 @@ static int check_keys(struct ctx *c, json_t *obj, const char *path, const char *
         }
         if (allowed[i])
             continue;
-        if (best && bd <= 3)
+        /* A suggestion only when it is close: one or two edits, or three
+         * in a long key ('zzz' is not a typo of 'url'). */
+        if (best && (bd <= 2 || (bd == 3 && strlen(best) >= 8)) && bd < strlen(best))
             snprintf(fix, sizeof(fix), "did you mean '%s'?", best);
         else
             snprintf(fix, sizeof(fix), "remove it; see DESIGN.md for the document's keys");
@@ -201,12 +263,8 @@ static int get_fqdn(char **out, struct ctx *c, json_t *obj, const char *key, con
     }
     if (!json_is_string(v))
         return perr(c, p, "give a string", "wrong type: '%s' must be a string", key);
-    if ((rc = cscert_fqdn_check(buf, json_string_value(v), 0, c->src)) < 0) {
-        char msg[512];
-
-        snprintf(msg, sizeof(msg), "%s", cscert_error_last());
-        return cscert_error_setf(rc, c->src, "fix the host name", "at %s: %s", p, msg + strlen(c->src) + 2);
-    }
+    if ((rc = check_doc_fqdn(buf, c, json_string_value(v), p)) < 0)
+        return rc;
     return (*out = strdup(buf)) ? CSCERT_OK : cscert__oom();
 }
 
@@ -235,7 +293,9 @@ static int get_fqdn_list(char ***out, size_t *n, struct ctx *c, json_t *obj, con
         v = arr;
     }
     if (!json_is_array(v))
-        return perr(c, p, "give an array of strings", "wrong type: '%s' must be an array", key);
+        return perr(c, p, "give an array of strings",
+                    allow_string ? "wrong type: '%s' must be a string or an array of strings"
+                                 : "wrong type: '%s' must be an array of strings", key);
     if (!(list = calloc(json_array_size(v) + 1, sizeof(*list))))
         return cscert__oom();
     json_array_foreach(v, i, e) {
@@ -244,20 +304,19 @@ static int get_fqdn_list(char ***out, size_t *n, struct ctx *c, json_t *obj, con
             free_list(list, i);
             return perr(c, ep, "give a string", "wrong type: %s must be a string", ep);
         }
-        if ((rc = cscert_fqdn_check(buf, json_string_value(e), 0, c->src)) < 0) {
-            char msg[512];
-
+        if ((rc = check_doc_fqdn(buf, c, json_string_value(e), ep)) < 0) {
             free_list(list, i);
-            snprintf(msg, sizeof(msg), "%s", cscert_error_last());
-            return cscert_error_setf(rc, c->src, "fix the host name", "at %s: %s", ep,
-                                     msg + strlen(c->src) + 2);
+            return rc;
         }
         for (j = 0; j < i; j++)
             if (strcmp(list[j], buf) == 0) {
                 free_list(list, i);
                 return perr(c, ep, "list it once", "duplicate '%s'", buf);
             }
-        list[i] = strdup(buf);
+        if (!(list[i] = strdup(buf))) {
+            free_list(list, i);
+            return cscert__oom();
+        }
     }
     *out = list;
     *n = json_array_size(v);
@@ -340,10 +399,82 @@ static int parse_pool(struct ctx *c, cscert_pool *pool, json_t *pj, const char *
     return CSCERT_OK;
 }
 
+/* A CA: name FQDN\Instance (host lower-cased, instance kept), url
+ * https://HOST[:PORT]/... (required: how enrollment reaches it), and an
+ * optional IP address that HOST resolves to without DNS. */
+static int parse_ca(struct ctx *c, cscert_topology_ca *ca, json_t *v, const char *p)
+{
+    json_t *name, *url, *addr;
+    const char *n, *bs, *u, *hs, *he;
+    char host[254], urlhost[254], tmp[300], hp[700];
+    unsigned char ip[sizeof(struct in6_addr)];
+    int rc;
+
+    if (!json_is_object(v))
+        return perr(c, p, "give an object", "wrong type: %s", "must be an object");
+    if ((rc = check_keys(c, v, p, ca_keys)) < 0)
+        return rc;
+    name = json_object_get(v, "name");
+    url = json_object_get(v, "url");
+    addr = json_object_get(v, "address");
+    if (!name)
+        return perr(c, p, "add \"name\": \"FQDN\\\\Instance\"", "missing required key '%s'", "name");
+    snprintf(hp, sizeof(hp), "%s.name", p);
+    if (!json_is_string(name))
+        return perr(c, hp, "give a string", "wrong type: %s must be a string", "name");
+    n = json_string_value(name);
+    bs = strchr(n, '\\');
+    if (!bs || !bs[1] || bs == n || strchr(bs + 1, '\\'))
+        return perr(c, hp, "write it as FQDN\\\\Instance, e.g. dc01.contoso.net\\\\contoso-DC01-CA",
+                    "CA name '%s' is not FQDN\\Instance", n);
+    snprintf(tmp, sizeof(tmp), "%.*s", (int)(bs - n < 299 ? bs - n : 299), n);
+    if ((rc = check_doc_fqdn(host, c, tmp, hp)) < 0)
+        return rc;
+    if (!url)
+        return perr(c, p, "add \"url\": \"https://HOST:PORT/\"", "missing required key '%s'", "url");
+    snprintf(hp, sizeof(hp), "%s.url", p);
+    if (!json_is_string(url))
+        return perr(c, hp, "give a string", "wrong type: %s must be a string", "url");
+    u = json_string_value(url);
+    if (strncasecmp(u, "https://", 8) != 0)
+        return perr(c, hp, "the CA is reached over HTTPS only", "url '%s' is not https://", u);
+    hs = u + 8;
+    if (!*hs || strchr(":/?#", *hs))
+        return perr(c, hp, "write https://HOST:PORT/", "url '%s' has no host", u);
+    if (*hs == '[') {
+        he = strchr(hs, ']');
+        snprintf(tmp, sizeof(tmp), "%.*s", he ? (int)(he - hs - 1 < 299 ? he - hs - 1 : 299) : 0, hs + 1);
+        if (!he || inet_pton(AF_INET6, tmp, ip) != 1)
+            return perr(c, hp, "write https://HOST:PORT/", "url '%s' has an invalid IPv6 host", u);
+    } else {
+        he = hs + strcspn(hs, ":/?#");
+        snprintf(tmp, sizeof(tmp), "%.*s", (int)(he - hs < 299 ? he - hs : 299), hs);
+        if (inet_pton(AF_INET, tmp, ip) != 1 && (rc = check_doc_fqdn(urlhost, c, tmp, hp)) < 0)
+            return rc;
+    }
+    if (addr) {
+        snprintf(hp, sizeof(hp), "%s.address", p);
+        if (!json_is_string(addr))
+            return perr(c, hp, "give an IP address string", "wrong type: %s must be a string", "address");
+        if (inet_pton(AF_INET, json_string_value(addr), ip) != 1
+            && inet_pton(AF_INET6, json_string_value(addr), ip) != 1)
+            return perr(c, hp, "give the IPv4 or IPv6 address the URL's host is reached at",
+                        "'%s' is not an IP address", json_string_value(addr));
+    }
+    /* Normalized: lower-case host, the instance name as given; https:// in lower case. */
+    snprintf(tmp, sizeof(tmp), "%s%s", host, bs);
+    if (!(ca->name = strdup(tmp)) || !(ca->url = malloc(strlen(u) + 1))
+        || (addr && !(ca->address = strdup(json_string_value(addr)))))
+        return cscert__oom();
+    memcpy(ca->url, "https://", 8);
+    strcpy(ca->url + 8, u + 8);
+    return CSCERT_OK;
+}
+
 static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
 {
     json_t *urls, *cas, *sites, *v;
-    size_t i, j, k, l, m;
+    size_t i, j, k;
     char p[640];
     int rc, web_pools = 0;
 
@@ -379,41 +510,16 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
     if (cas) {
         if (!json_is_array(cas))
             return perr(c, "certification_authorities", "give an array", "wrong type: %s", "must be an array");
-        t->cas = calloc(json_array_size(cas) + 1, sizeof(*t->cas));
+        if (!(t->cas = calloc(json_array_size(cas) + 1, sizeof(*t->cas))))
+            return cscert__oom();
         json_array_foreach(cas, i, v) {
-            json_t *name, *url, *addr;
-            const char *bs;
-            char host[254], hp[700];
-
             snprintf(p, sizeof(p), "certification_authorities[%zu]", i);
-            if (!json_is_object(v))
-                return perr(c, p, "give an object", "wrong type: %s", "must be an object");
-            if ((rc = check_keys(c, v, p, ca_keys)) < 0)
+            t->n_cas++; /* before parsing: the free sees what was filled in */
+            if ((rc = parse_ca(c, &t->cas[i], v, p)) < 0)
                 return rc;
-            name = json_object_get(v, "name");
-            url = json_object_get(v, "url");
-            addr = json_object_get(v, "address");
-            if (!json_is_string(name))
-                return perr(c, p, "add \"name\": \"FQDN\\\\Instance\"", "missing or wrong '%s'", "name");
-            bs = strchr(json_string_value(name), '\\');
-            snprintf(hp, sizeof(hp), "%s.name", p);
-            if (!bs || !bs[1] || bs == json_string_value(name))
-                return perr(c, hp, "write it as FQDN\\\\Instance, e.g. dc01.contoso.net\\\\contoso-DC01-CA",
-                            "CA name '%s' is not FQDN\\Instance", json_string_value(name));
-            snprintf(host, sizeof(host), "%.*s", (int)(bs - json_string_value(name)), json_string_value(name));
-            if ((rc = cscert_fqdn_check(host, host, 0, c->src)) < 0)
-                return perr(c, hp, "fix the CA's host name", "'%s' has an invalid host", json_string_value(name));
-            if (url && (!json_is_string(url) || strncmp(json_string_value(url), "https://", 8) != 0)) {
-                snprintf(hp, sizeof(hp), "%s.url", p);
-                return perr(c, hp, "the CA is reached over HTTPS only", "url '%s' is not https://",
-                            json_is_string(url) ? json_string_value(url) : "?");
-            }
-            if (addr && !json_is_string(addr))
-                return perr(c, p, "give an IP address string", "wrong type: %s", "address");
-            t->cas[i].name = strdup(json_string_value(name));
-            t->cas[i].url = url ? strdup(json_string_value(url)) : NULL;
-            t->cas[i].address = addr ? strdup(json_string_value(addr)) : NULL;
-            t->n_cas++;
+            for (j = 0; j < i; j++)
+                if (strcasecmp(t->cas[j].name, t->cas[i].name) == 0)
+                    return perr(c, p, "list each CA once", "duplicate CA '%s'", t->cas[i].name);
         }
     }
     sites = json_object_get(doc, "sites");
@@ -431,19 +537,28 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
             return rc;
         name = json_object_get(v, "name");
         pools = json_object_get(v, "pools");
-        if (!json_is_string(name))
-            return perr(c, p, "add \"name\"", "missing or wrong '%s'", "name");
+        if (!name)
+            return perr(c, p, "add \"name\"", "missing required key '%s'", "name");
+        if (!json_is_string(name) || !*json_string_value(name)) {
+            snprintf(p, sizeof(p), "sites[%zu].name", i);
+            return perr(c, p, "give the site's name", "wrong type: %s must be a non-empty string", "name");
+        }
         if (!pools)
             return perr(c, p, "add \"pools\"", "missing required key '%s'", "pools");
         if (!json_is_array(pools))
             return perr(c, p, "give an array", "wrong type: %s", "pools must be an array");
         json_array_foreach(pools, j, pj) {
             cscert_pool *np = realloc(t->pools, (t->n_pools + 1) * sizeof(*np));
+            size_t(*nw)[2] = np ? realloc(c->where, (t->n_pools + 1) * sizeof(*nw)) : NULL;
             char pp[700];
 
-            if (!np)
+            if (np)
+                t->pools = np;
+            if (!nw)
                 return cscert__oom();
-            t->pools = np;
+            c->where = nw;
+            c->where[t->n_pools][0] = i;
+            c->where[t->n_pools][1] = j;
             memset(&t->pools[t->n_pools], 0, sizeof(*np));
             t->n_pools++;
             snprintf(pp, sizeof(pp), "%s.pools[%zu]", p, j);
@@ -457,6 +572,29 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
     rc = CSCERT_OK;
     {
         json_t *seen_pool = json_object(), *seen_server = json_object(), *fe_ext = json_object();
+        json_t *seen_site = json_object();
+
+        /* Site names, compared without case: the normalized document
+         * groups pools by site name, so two sites of one name would merge. */
+        json_array_foreach(sites, i, v) {
+            char *lc = strdup(json_string_value(json_object_get(v, "name")));
+
+            if (!lc) {
+                rc = cscert__oom();
+                break;
+            }
+            for (k = 0; lc[k]; k++)
+                lc[k] = (char)(lc[k] >= 'A' && lc[k] <= 'Z' ? lc[k] - 'A' + 'a' : lc[k]);
+            if (json_object_get(seen_site, lc)) {
+                snprintf(p, sizeof(p), "sites[%zu].name", i);
+                rc = perr(c, p, "give each site its own name", "duplicate site '%s'",
+                          json_string_value(json_object_get(v, "name")));
+            }
+            json_object_set_new(seen_site, lc, json_true());
+            free(lc);
+            if (rc < 0)
+                break;
+        }
 
         for (i = 0; i < t->n_pools && rc == CSCERT_OK; i++) {
             cscert_pool *a = &t->pools[i];
@@ -464,7 +602,8 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
             if (a->role != CSCERT_ROLE_EDGE && a->role != CSCERT_ROLE_MEDIATION)
                 web_pools = 1;
             if (json_object_get(seen_pool, a->fqdn)) {
-                rc = perr(c, "sites", "each pool once", "pool '%s' is defined twice", a->fqdn);
+                rc = perr(c, pool_path(p, sizeof(p), c, i, ".fqdn"), "define each pool once",
+                          "pool '%s' is defined twice", a->fqdn);
                 break;
             }
             json_object_set_new(seen_pool, a->fqdn, json_integer((json_int_t)i));
@@ -474,37 +613,43 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
                 json_t *prev = json_object_get(seen_server, a->servers[k]);
 
                 if (prev) {
-                    char why[600];
-
-                    snprintf(why, sizeof(why), "server '%s' is in pool '%s' and in pool '%s'", a->servers[k],
-                             t->pools[json_integer_value(prev)].fqdn, a->fqdn);
-                    rc = cscert_error_set(CSCERT_EINVAL, c->src, why, "a server belongs to one pool");
+                    snprintf(p, sizeof(p), "sites[%zu].pools[%zu].servers[%zu]", c->where[i][0], c->where[i][1], k);
+                    rc = cscert_error_setf(CSCERT_EINVAL, c->src, "a server belongs to one pool",
+                                           "server '%s' is in pool '%s' and in pool '%s' at %s", a->servers[k],
+                                           t->pools[json_integer_value(prev)].fqdn, a->fqdn, p);
                     break;
                 }
                 json_object_set_new(seen_server, a->servers[k], json_integer((json_int_t)i));
             }
         }
+        /* A pool's FQDN may be one of its own servers (a one-server pool),
+         * never another pool's server: find_server would be ambiguous. */
+        for (i = 0; i < t->n_pools && rc == CSCERT_OK; i++) {
+            json_t *owner = json_object_get(seen_server, t->pools[i].fqdn);
+
+            if (owner && (size_t)json_integer_value(owner) != i)
+                rc = cscert_error_setf(CSCERT_EINVAL, c->src, "give the pool its own FQDN",
+                                       "pool '%s' has the FQDN of a server of pool '%s' at %s", t->pools[i].fqdn,
+                                       t->pools[json_integer_value(owner)].fqdn,
+                                       pool_path(p, sizeof(p), c, i, ".fqdn"));
+        }
         for (i = 0; i < t->n_pools && rc == CSCERT_OK; i++) {
             cscert_pool *a = &t->pools[i];
             json_t *fe = a->role == CSCERT_ROLE_DIRECTOR ? json_object_get(fe_ext, a->web_external) : NULL;
 
-            if (fe) {
-                char why[600];
-
-                snprintf(why, sizeof(why), "R7: the Director pool '%s' and the pool '%s' share the external "
-                         "web services FQDN '%s'", a->fqdn, json_string_value(fe), a->web_external);
-                rc = cscert_error_set(CSCERT_EINVAL, c->src, why, "give the Director its own external web FQDN");
-            }
+            if (fe) /* R7 */
+                rc = cscert_error_setf(CSCERT_EINVAL, c->src, "give the Director its own external web FQDN",
+                                       "R7: the Director pool '%s' and the pool '%s' share the external web "
+                                       "services FQDN '%s' at %s", a->fqdn, json_string_value(fe), a->web_external,
+                                       pool_path(p, sizeof(p), c, i, ".web_services.external"));
         }
         json_decref(seen_pool);
+        json_decref(seen_site);
         json_decref(seen_server);
         json_decref(fe_ext);
         if (rc < 0)
             return rc;
     }
-    (void)j;
-    (void)l;
-    (void)m;
     if (web_pools && (t->n_meet == 0 || !t->dialin))
         return perr(c, "simple_urls", "add simple_urls.meet (one per SIP domain) and simple_urls.dialin",
                     "%smeet and dialin are required with Front End, Standard Edition or Director pools", "");
@@ -513,7 +658,7 @@ static int parse_doc(cscert_topology *t, struct ctx *c, json_t *doc)
 
 int cscert_topology_parse(cscert_topology **out, const char *text, size_t len, const char *source)
 {
-    struct ctx c = { source ? source : "topology" };
+    struct ctx c = { source ? source : "topology", NULL };
     cscert_topology *t = NULL;
     json_error_t je;
     json_t *doc;
@@ -533,6 +678,7 @@ int cscert_topology_parse(cscert_topology **out, const char *text, size_t len, c
     }
     rc = parse_doc(t, &c, doc);
     json_decref(doc);
+    free(c.where);
     if (rc < 0) {
         cscert_topology_free(t);
         return rc;
@@ -690,12 +836,81 @@ int cscert_topology_load_published(cscert_topology **out, char **computer_fqdn, 
     *out = NULL;
     if (computer_fqdn)
         *computer_fqdn = NULL;
-    if (cscert_store_get_setting(&text, st, "topology") < 0)
+    if ((rc = cscert_store_get_setting(&text, st, "topology")) == CSCERT_ENOTFOUND)
         return cscert_error_set(CSCERT_ENOTFOUND, cscert_store_home(st), "no topology is published",
                                 "run 'cscert topology publish FILE'");
+    if (rc < 0)
+        return rc; /* the store's own error (EIO...), unchanged */
     rc = cscert_topology_parse(out, text, strlen(text), "published topology");
     free(text);
     if (rc == CSCERT_OK && computer_fqdn)
         cscert_store_get_setting(computer_fqdn, st, "computer_fqdn");
     return rc;
+}
+
+/* The whole file, NUL-terminated, refused past TOPOLOGY_MAX_BYTES. */
+static int read_file(char **out, size_t *len, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = CSCERT_OK;
+
+    *out = NULL;
+    *len = 0;
+    if (!f)
+        return cscert_error_setf(CSCERT_EIO, path, "check the path", "cannot open: %s", strerror(errno));
+    if (!(buf = malloc(TOPOLOGY_MAX_BYTES + 1)))
+        rc = cscert__oom();
+    else if ((n = fread(buf, 1, TOPOLOGY_MAX_BYTES + 1, f)) > TOPOLOGY_MAX_BYTES)
+        rc = cscert_error_setf(CSCERT_EINVAL, path, "is it a topology?", "larger than %ld MiB",
+                               TOPOLOGY_MAX_BYTES >> 20);
+    else if (ferror(f))
+        rc = cscert_error_setf(CSCERT_EIO, path, "check the file", "cannot read: %s", strerror(errno));
+    fclose(f);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return CSCERT_OK;
+}
+
+int cscert_topology_load_file(cscert_topology **out, const char *path)
+{
+    char *text = NULL;
+    size_t len;
+    int rc;
+
+    *out = NULL;
+    if ((rc = read_file(&text, &len, path)) < 0)
+        return rc;
+    rc = cscert_topology_parse(out, text, len, path);
+    free(text);
+    return rc;
+}
+
+int cscert_topology_publish_file(cscert_store *st, const char *path, const char *computer_fqdn)
+{
+    char *text = NULL;
+    size_t len;
+    int rc;
+
+    if ((rc = read_file(&text, &len, path)) < 0)
+        return rc;
+    rc = cscert_topology_publish(st, text, len, path, computer_fqdn);
+    free(text);
+    return rc;
+}
+
+const cscert_topology_ca *cscert_topology_find_ca(const cscert_topology *t, const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < t->n_cas; i++)
+        if (strcasecmp(t->cas[i].name, name) == 0)
+            return &t->cas[i];
+    return NULL;
 }

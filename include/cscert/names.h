@@ -27,8 +27,10 @@ enum {
 
 /* "Default", "WebServicesInternal", ...; NULL past the last. */
 const char *cscert_use_name(unsigned bit);
-/* A comma-separated list, any case, spaces allowed; EINVAL names an
- * unknown use and lists the valid ones. */
+/* One use, any case, into its bit; EINVAL names it and lists the valid ones. */
+int cscert_use_parse(unsigned *bit, const char *name);
+/* A comma-separated list, any case, spaces allowed, duplicates counted
+ * once; EINVAL names an unknown use and lists the valid ones. */
 int cscert_uses_parse(unsigned *mask, const char *list);
 /* Canonical "Default,WebServicesInternal". */
 void cscert_uses_format(char *buf, size_t n, unsigned mask);
@@ -38,6 +40,10 @@ unsigned cscert_role_uses(cscert_role r);
 unsigned cscert_pool_required_uses(const cscert_pool *p);
 /* R10-R12: uses whose key is always exportable. */
 int cscert_uses_key_exportable(unsigned mask);
+/* R10-R12 and R17: the key must be exportable for these uses, or because
+ * the request is made for target_fqdn, another computer than the
+ * published identity (either may be NULL). */
+int cscert_names_key_exportable(unsigned mask, const char *target_fqdn, const char *published_fqdn);
 /* R12: the smallest RSA key a use accepts (0: no rule). */
 int cscert_uses_min_rsa_bits(unsigned mask);
 

@@ -32,6 +32,8 @@ typedef struct cscert_pool {
     char *site;
 } cscert_pool;
 
+/* name: FQDN\Instance (host lower-cased); url: https://, required;
+ * address: optional IPv4/IPv6 the URL's host is reached at (no DNS). */
 typedef struct cscert_topology_ca {
     char *name, *url, *address;
 } cscert_topology_ca;
@@ -52,23 +54,32 @@ typedef struct cscert_topology {
     size_t n_pools;
 } cscert_topology;
 
-/* Parse and validate; source names the file in messages. */
+/* Parse and validate; source names the file in messages. Every refusal
+ * is EINVAL with "SOURCE: WHY at JSON.PATH; FIX" (@unittest test_topology). */
 int cscert_topology_parse(cscert_topology **out, const char *text, size_t len, const char *source);
+/* The same from a file (EIO when it cannot be read). */
+int cscert_topology_load_file(cscert_topology **out, const char *path);
 void cscert_topology_free(cscert_topology *t);
 /* The normalized document (lower-case FQDNs, canonical roles). */
 int cscert_topology_to_json(char **out, const cscert_topology *t);
 /* The pool of a server FQDN (any case), or NULL. */
 const cscert_pool *cscert_topology_find_server(const cscert_topology *t, const char *fqdn);
+/* A registered CA by its name FQDN\Instance (any case), or NULL. */
+const cscert_topology_ca *cscert_topology_find_ca(const cscert_topology *t, const char *name);
 
 /* Validate text and store it with the computer FQDN (given, else the one
  * saved, else the host's), in one transaction; a refusal changes nothing. */
 int cscert_topology_publish(cscert_store *st, const char *text, size_t len, const char *source,
                             const char *computer_fqdn);
-/* The published topology and this server's FQDN (caller frees both). */
+int cscert_topology_publish_file(cscert_store *st, const char *path, const char *computer_fqdn);
+/* The published topology and this server's FQDN (caller frees both;
+ * computer_fqdn may be NULL). ENOTFOUND when nothing is published. */
 int cscert_topology_load_published(cscert_topology **out, char **computer_fqdn, cscert_store *st);
 
-/* RFC 1123 host name, <= 253 characters; allow_wildcard permits a
- * leftmost "*." label. Lower-cases into out (254 bytes). */
+/* RFC 1123 host name, <= 253 characters, not an IP address (no all-digit
+ * top-level label); allow_wildcard permits a leftmost "*." label (SANs
+ * from --domain-name only: never in a topology, never a CN). Lower-cases
+ * into out (254 bytes). */
 int cscert_fqdn_check(char out[254], const char *in, int allow_wildcard, const char *what);
 
 #endif

@@ -268,7 +268,7 @@ assert_eq "the PKCS#12 file is mode 0600" "600" "$(stat -c %a oauth.pfx)"
 expect_fail "export never overwrites" 1 "exists" "$CSCERT" export --thumbprint "$T_OA" --path oauth.pfx --password-file pw
 info=$(openssl pkcs12 -in oauth.pfx -info -noout -passin file:pw 2>&1)
 assert_contains "openssl pkcs12 -info: the key is AES-256-CBC" "Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC" "$info"
-assert_contains "openssl pkcs12 -info: the certificates are AES-256-CBC" "Certificate bag" "$info"
+assert_contains "openssl pkcs12 -info: the certificates are AES-256-CBC" "PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC" "$info"
 assert_contains "openssl pkcs12 -info: MAC is sha256" "MAC: sha256" "$info"
 case "$info" in *RC2*|*3DES*|*TripleDES*) nok "no RC2/3DES in the PKCS#12" "$info" ;; *) ok "no RC2/3DES in the PKCS#12" ;; esac
 check "certtool --p12-info reads it with the password" certtool --p12-info --inder --infile oauth.pfx \
@@ -281,6 +281,7 @@ assert k.public_key().public_numbers() == c.public_key().public_numbers()
 assert len(extra) == 2, extra"
 check "export --format pem: certificate and chain, no key" "$CSCERT" export --thumbprint "$T_FE" --path fe01-chain.pem --format pem
 check "openssl verify accepts the PEM chain" openssl verify -CAfile root.pem -untrusted fe01-chain.pem fe01-chain.pem
+check "certtool --verify-chain accepts the PEM chain" certtool --verify-chain --infile fe01-chain.pem
 check "the PEM export holds no key" sh -c "! grep -q 'PRIVATE KEY' fe01-chain.pem"
 
 # ---- re-import on a second home ----

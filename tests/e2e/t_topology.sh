@@ -5,6 +5,10 @@
 . "$(dirname "$0")/lib.sh"
 F="$ROOT/tests/fixtures/contoso.json"
 
+# Nothing published yet: a clear error with its fix, for show and names.
+expect_fail "show before any publish" 1 "run 'cscert topology publish FILE'" "$CSCERT" topology show
+expect_fail "names before any publish" 1 "no topology is published" "$CSCERT" topology names --type Default
+
 check "publish the sample topology" "$CSCERT" topology publish "$F" --computer-fqdn fe01.contoso.net
 show=$("$CSCERT" topology show --json)
 assert_contains "show prints the normalized document" '"role": "FrontEnd"' "$show"
@@ -69,12 +73,64 @@ bad "R7 Director external FQDN" "R7" 'd["sites"][0]["pools"][1]["web_services"][
 bad "CA name form" "FQDN\\Instance" 'd["certification_authorities"][0]["name"]="contoso-DC01-CA"'
 bad "CA over http" "not https" 'd["certification_authorities"][0]["url"]="http://dc01.contoso.net/"'
 bad "not JSON" "line 1" 'open(sys.argv[2],"w").write("{garbage"); sys.exit(0)'
+bad "missing key at the top level" "missing required key 'sip_domains' at the top level" 'del d["sip_domains"]'
+bad "server in two pools names the path" "at sites[0].pools[3].servers[1]" 'd["sites"][0]["pools"][3]["servers"].append("FE02.contoso.net")'
+bad "R7 names the path" "at sites[0].pools[1].web_services.external" 'd["sites"][0]["pools"][1]["web_services"]["external"]="WEBPOOL01.contoso.com"'
+bad "pool FQDN of another pool's server" "has the FQDN of a server of pool 'pool01.contoso.net' at sites[0].pools[3].fqdn" 'd["sites"][0]["pools"][3]["fqdn"]="fe02.contoso.net"'
+bad "duplicate site" "duplicate site 'redmond' at sites[1].name" 'd["sites"].append({"name":"redmond","pools":[]})'
+bad "duplicate CA" "duplicate CA" 'd["certification_authorities"].append(dict(d["certification_authorities"][0], url="https://other.contoso.net/"))'
+bad "CA without url" "missing required key 'url' at certification_authorities[0]" 'del d["certification_authorities"][0]["url"]'
+bad "CA address not an IP" "is not an IP address at certification_authorities[0].address" 'd["certification_authorities"][0]["address"]="localhost"'
+bad "IP address as a server FQDN" "is an IP address" 'd["sites"][0]["pools"][3]["servers"]=["192.0.2.7"]'
+bad "Edge pool without edge" "missing required key 'edge' at sites[0].pools[2]" 'del d["sites"][0]["pools"][2]["edge"]'
+bad "web pools need meet and dialin" "meet and dialin are required" 'del d["simple_urls"]["dialin"]'
+bad "wrong type for meet" "must be a string or an array of strings at simple_urls.meet" 'd["simple_urls"]["meet"]={"a":1}'
 printf '{garbage' > "$T/garbage.json"
 expect_fail "garbage file" 1 "garbage.json" "$CSCERT" topology publish "$T/garbage.json"
 expect_fail "publish for a computer in no pool" 1 "in no pool" "$CSCERT" topology publish "$F" --computer-fqdn other.contoso.net
 expect_fail "missing file" 1 "nonexistent.json" "$CSCERT" topology publish "$T/nonexistent.json"
 expect_fail "names without --type" 2 "--type" "$CSCERT" topology names
 check "topology --help" "$CSCERT" topology --help
+for sub in publish show names; do
+    out=$("$CSCERT" topology $sub --help 2>&1); rc=$?
+    assert_eq "topology $sub --help exits 0" 0 "$rc"
+    assert_contains "topology $sub --help shows the usage" "cscert topology $sub" "$out"
+done
+expect_fail "unknown subcommand" 2 "unknown subcommand 'pubish'" "$CSCERT" topology pubish "$F"
+expect_fail "unknown use names the valid ones" 1 "unknown use 'Defualt'" "$CSCERT" topology names --type Defualt
+expect_fail "a pool FQDN is not a computer" 1 "is a pool" "$CSCERT" topology names --type Default --computer-fqdn pool01.contoso.net
+
+# JSON of names: subject as CN=..., the CN's name first among the SANs (R1).
+js=$("$CSCERT" topology names --type ReverseProxy --computer-fqdn fe02.contoso.net --json)
+assert_eq "names --json: subject, rule, role, R17 exportable" "CN=webpool01.contoso.com R14 FrontEnd True webpool01.contoso.com" \
+  "$(echo "$js" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["subject"], d["cn"]["rule"], d["role"], d["key_exportable"], d["names"][0]["name"])')"
+js=$("$CSCERT" topology names --type Default --json)
+assert_eq "names --json: this server's own Default key is not exportable" "False" \
+  "$(echo "$js" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["key_exportable"])')"
+txt=$("$CSCERT" topology names --type Default)
+assert_contains "names table: CN line with its rule" "CN   pool01.contoso.net" "$txt"
+assert_contains "names table: the CN repeated as a SAN (R1)" "SAN  pool01.contoso.net                                 R1" "$txt"
+
+# show --json is a document publish accepts, and normalizing is idempotent.
+"$CSCERT" topology show --json > "$T/norm.json"
+check "show --json republishes" "$CSCERT" topology publish "$T/norm.json"
+"$CSCERT" topology show --json > "$T/norm2.json"
+check "normalized form is stable" cmp "$T/norm.json" "$T/norm2.json"
+assert_eq "normalized CA name and url" 'dc01.contoso.net\contoso-DC01-CA https://dc01.contoso.net:8443/ 127.0.0.1' \
+  "$("$PY" -c 'import json,sys; c=json.load(open(sys.argv[1]))["certification_authorities"][0]; print(c["name"], c["url"], c["address"])' "$T/norm.json")"
+# Mixed case in, lower case out; the saved identity stays without --computer-fqdn.
+"$PY" - "$F" "$T/upper.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["sites"][0]["pools"][0]["fqdn"] = "POOL01.Contoso.NET"
+d["sites"][0]["pools"][0]["role"] = "frontend"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+check "publish mixed case" "$CSCERT" topology publish "$T/upper.json"
+assert_eq "pool FQDN lower-cased, role canonical" "pool01.contoso.net FrontEnd" \
+  "$("$CSCERT" topology show --json | "$PY" -c 'import json,sys; p=json.load(sys.stdin)["sites"][0]["pools"][0]; print(p["fqdn"], p["role"])')"
+assert_contains "the saved computer FQDN is kept" "Computer FQDN:   fe01.contoso.net" "$("$CSCERT" topology show)"
+assert_eq "the store holds the settings" "2" "$(sqlite3 "$CSCERT_HOME/cscert.db" "select count(*) from settings where key in ('topology','computer_fqdn')" 2>/dev/null)"
 
 # Three SIP domains, every role.
 check "publish the three-domain topology" "$CSCERT" topology publish "$ROOT/tests/fixtures/three-domains.json" --computer-fqdn se01.litware.net

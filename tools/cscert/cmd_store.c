@@ -456,8 +456,8 @@ static int store_list(struct cli *cli, int argc, char **argv)
     else if (n == 0)
         printf("The store is empty.\n");
     else
-        printf("%-40s  %-4s  %-20s  %-3s  %-3s  %s\n", "Thumbprint", "Store", "NotAfter", "Key",
-               "Exp", "Subject / FriendlyName / Uses");
+        printf("%-40s  %-5s %-20s  %-3s  %-6s  %s\n", "Thumbprint", "Store", "NotAfter", "Key",
+               "Export", "Subject / \"FriendlyName\"  Uses");
     for (i = 0; i < n; i++) {
         char *subject = NULL, na_s[32] = "", uses[256];
 
@@ -471,11 +471,11 @@ static int store_list(struct cli *cli, int argc, char **argv)
                 "subject", subject ? subject : "", "not_after", na_s, "has_key", v[i]->key_id > 0,
                 "exportable", v[i]->exportable, "friendly_name", v[i]->friendly_name, "uses", uses));
         } else {
-            printf("%-40s  %-5s %-20s  %-3s  %-3s  %s\n", v[i]->thumbprint,
+            printf("%-40s  %-5s %-20s  %-3s  %-6s  %s\n", v[i]->thumbprint,
                    cscert_store_kind_name(v[i]->store), na_s, v[i]->key_id > 0 ? "yes" : "no",
                    v[i]->exportable ? "yes" : "no", subject ? subject : "");
             if (v[i]->friendly_name || *uses)
-                printf("%-40s  %-5s %-20s  %-3s  %-3s  %s%s%s%s\n", "", "", "", "", "",
+                printf("%-40s  %-5s %-20s  %-3s  %-6s  %s%s%s%s\n", "", "", "", "", "",
                        v[i]->friendly_name ? "\"" : "", v[i]->friendly_name ? v[i]->friendly_name : "",
                        v[i]->friendly_name ? "\"  " : "", *uses ? uses : "");
         }
