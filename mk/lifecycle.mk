@@ -3,4 +3,4 @@
 # store list, show, remove-cert, check.
 LIB_SRCS    += lib/import.c lib/certinfo.c lib/assign.c lib/check.c lib/assign_names.c
 CSCERT_SRCS += tools/cscert/cmd_store.c
-UNIT_TESTS  += import certinfo
+UNIT_TESTS  += import certinfo assign check
