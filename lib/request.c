@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
-#include <strings.h>
 
 #include "cscert/csr.h"
 #include "cscert/key.h"
@@ -236,8 +235,7 @@ int cscert_request_prepare(cscert_request **out, cscert_store *st, const cscert_
         dns[i] = names.v[i].name;
     cscert_uses_format(usebuf, sizeof(usebuf), uses);
     /* R10-R12 always; R17: a request for another computer. */
-    r->exportable = o->exportable || cscert_uses_key_exportable(uses)
-                    || (published && strcasecmp(target, published) != 0);
+    r->exportable = o->exportable || cscert_names_key_exportable(uses, target, published);
     r->uses = strdup(usebuf);
     r->names = cscert_names_join(&names);
     r->template_name = strdup(o->template_name ? o->template_name : CSCERT_CSR_TEMPLATE_DEFAULT);

@@ -610,33 +610,38 @@ int cscert_store_delete_cert(cscert_store *st, const char *thumbprint)
     return update_one(st, s, thumbprint);
 }
 
-int cscert_store_trust(STACK_OF(X509) **roots, STACK_OF(X509) **intermediates, cscert_store *st)
+/* Only Root and CA rows are read: `check` and `set` build chains on every
+ * call, and My may hold thousands of certificates. */
+static int push_kind(STACK_OF(X509) *to, cscert_store *st, cscert_store_kind kind)
 {
     cscert_cert_rec **v = NULL;
     size_t n = 0, i;
     int rc;
 
-    *roots = sk_X509_new_null();
-    *intermediates = sk_X509_new_null();
-    if (!*roots || !*intermediates) {
-        rc = cscert__oom();
-        goto fail;
-    }
-    if ((rc = cscert_store_list_certs(&v, &n, st, CSCERT_STORE_ALL)) < 0)
-        goto fail;
-    for (i = 0; i < n; i++) {
-        STACK_OF(X509) *to = v[i]->store == CSCERT_STORE_ROOT ? *roots
-                             : v[i]->store == CSCERT_STORE_CA ? *intermediates : NULL;
-
-        if (to && sk_X509_push(to, v[i]->x509) > 0)
+    if ((rc = cscert_store_list_certs(&v, &n, st, kind)) < 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        if (sk_X509_push(to, v[i]->x509) > 0)
             v[i]->x509 = NULL; /* the stack owns it now */
-    }
     cscert_cert_recs_free(v, n);
     return CSCERT_OK;
-fail:
-    sk_X509_pop_free(*roots, X509_free);
-    sk_X509_pop_free(*intermediates, X509_free);
-    *roots = *intermediates = NULL;
+}
+
+int cscert_store_trust(STACK_OF(X509) **roots, STACK_OF(X509) **intermediates, cscert_store *st)
+{
+    int rc;
+
+    *roots = sk_X509_new_null();
+    *intermediates = sk_X509_new_null();
+    if (!*roots || !*intermediates)
+        rc = cscert__oom();
+    else if ((rc = push_kind(*roots, st, CSCERT_STORE_ROOT)) == CSCERT_OK)
+        rc = push_kind(*intermediates, st, CSCERT_STORE_CA);
+    if (rc < 0) {
+        sk_X509_pop_free(*roots, X509_free);
+        sk_X509_pop_free(*intermediates, X509_free);
+        *roots = *intermediates = NULL;
+    }
     return rc;
 }
 

@@ -242,4 +242,14 @@ static __attribute__((unused)) int64_t pki_pending(cscert_store *st, EVP_PKEY *k
     return id;
 }
 
+/* Is "DNS:name" already in the list "DNS:a,DNS:b"? (exact, not a substring) */
+static inline int listed(const char *list, const char *name)
+{
+    char probe[300], hay[8200];
+
+    snprintf(probe, sizeof(probe), ",DNS:%s,", name);
+    snprintf(hay, sizeof(hay), ",%s,", list);
+    return strstr(hay, probe) != NULL;
+}
+
 #endif

@@ -70,15 +70,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Is "DNS:name" already in the list "DNS:a,DNS:b"? (exact, not a substring) */
-static int listed(const char *list, const char *name)
-{
-    char probe[300], hay[8200];
-
-    snprintf(probe, sizeof(probe), ",DNS:%s,", name);
-    snprintf(hay, sizeof(hay), ",%s,", list);
-    return strstr(hay, probe) != NULL;
-}
 
 static void sans_for(char *out, size_t n, cscert_store *st, const char *uses, const char *drop1,
                      const char *drop2)
