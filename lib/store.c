@@ -19,15 +19,12 @@
 #include <openssl/x509.h>
 #include <sqlite3.h>
 
+#include "cscert/jsonl.h"
 #include "cscert/key.h"
 #include "cscert/x509.h"
 
 /* 10 s: how long a writer waits for another cscert process's transaction. */
 #define STORE_BUSY_TIMEOUT_MS 10000
-/* 64 KiB: an audit line is one decision, never a certificate. */
-#define STORE_AUDIT_LINE_MAX 65536
-/* 64 MiB: the audit log is read whole by `cscert log`; past this, rotate. */
-#define STORE_AUDIT_READ_MAX (64L << 20)
 #define STORE_SCHEMA_VERSION 1
 
 struct cscert_store {
@@ -1010,70 +1007,22 @@ int cscert_store_audit(cscert_store *st, const char *command, const char *object
                        const char *outcome, const char *detail)
 {
     json_t *o;
-    char now[32], *line = NULL;
-    size_t len;
-    ssize_t w;
-    int fd, rc = CSCERT_OK;
-    mode_t old_mask;
+    char now[32];
+    int rc;
 
     cscert_now_rfc3339(now);
     o = json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:i, s:i}", "time", now, "command", command,
                   "object", object, "outcome", outcome, "detail", detail, "uid", (int)getuid(),
                   "pid", (int)getpid());
-    if (!o || !(line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-        json_decref(o);
+    if (!o)
         return cscert__oom();
-    }
+    rc = cscert__jsonl_append(st->audit_path, o, 1);
     json_decref(o);
-    len = strlen(line);
-    if (len + 1 > STORE_AUDIT_LINE_MAX)
-        len = STORE_AUDIT_LINE_MAX - 1; /* never: the fields are short */
-    line[len++] = '\n'; /* replaces the NUL; one write() per line, O_APPEND */
-    old_mask = umask(077);
-    fd = open(st->audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    umask(old_mask);
-    if (fd < 0) {
-        rc = cscert_error_setf(CSCERT_EIO, st->audit_path, "check the home's permissions",
-                               "cannot open the audit log: %s", strerror(errno));
-    } else {
-        w = write(fd, line, len);
-        if (w != (ssize_t)len || fsync(fd) < 0)
-            rc = cscert_error_setf(CSCERT_EIO, st->audit_path, "check free space",
-                                   "cannot append to the audit log: %s", strerror(errno));
-        close(fd);
-    }
-    free(line);
     return rc;
 }
 
 int cscert_store_audit_read(json_t **out, cscert_store *st)
 {
-    FILE *f;
-    json_t *arr = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    struct stat sb;
-
-    *out = NULL;
-    if (!arr)
-        return cscert__oom();
-    f = fopen(st->audit_path, "r");
-    if (!f) {
-        *out = arr; /* no log yet: nothing has changed */
-        return CSCERT_OK;
-    }
-    if (fstat(fileno(f), &sb) == 0 && sb.st_size > STORE_AUDIT_READ_MAX)
-        cscert__warn("%s is over %ld MiB; rotate it", st->audit_path, STORE_AUDIT_READ_MAX >> 20);
-    while ((len = getline(&line, &cap, f)) > 0) {
-        json_t *o = json_loadb(line, (size_t)len, 0, NULL);
-
-        if (o)
-            json_array_append_new(arr, o);
-    }
-    free(line);
-    fclose(f);
-    *out = arr;
-    return CSCERT_OK;
+    return cscert__jsonl_read(out, st->audit_path);
 }
 

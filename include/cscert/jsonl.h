@@ -1,0 +1,24 @@
+/* jsonl.h: the append-only JSON-lines audit files (HOME/audit.jsonl of a
+ * cscert home and of a csca home): one object a line, one write() per
+ * line with O_APPEND, so concurrent writers never interleave.
+ * Owns: the file's mode (0600), the line's size bound, reading it back.
+ * Uses: error, Jansson. Library-internal (store and ca call it). */
+#ifndef CSCERT_JSONL_H
+#define CSCERT_JSONL_H
+
+#include <jansson.h>
+
+/* 64 KiB: an audit line is one decision, never a certificate. */
+#define CSCERT_JSONL_LINE_MAX 65536
+/* 64 MiB: the log is read whole by `log`; past this, rotate. */
+#define CSCERT_JSONL_READ_MAX (64L << 20)
+
+/* Append o (not stolen) as one compact line. sync: fsync after the write
+ * (cscert: every line; csca serve: the database is the durable record of
+ * an issuance, and an fsync per line would halve its rate). EIO naming
+ * path. */
+int cscert__jsonl_append(const char *path, json_t *o, int sync);
+/* Every line that parses, as an array; a missing file is an empty array. */
+int cscert__jsonl_read(json_t **out, const char *path);
+
+#endif
