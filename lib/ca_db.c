@@ -16,9 +16,8 @@
 
 #include "cscert/store.h"
 #include "cscert/x509.h"
+#include "sql.h"
 
-/* 10 s: how long a writer waits for another csca process or worker. */
-#define CA_DB_BUSY_TIMEOUT_MS 10000
 #define CA_DB_SCHEMA_VERSION 1
 
 struct ca_db {
@@ -47,61 +46,22 @@ static const char *const schema_v1 =
 
 static int db_error(ca_db *db, const char *doing)
 {
-    return cscert_error_setf(CSCERT_EIO, db && db->path ? db->path : "csca.db",
-                             "check the CA home's permissions and free space", "%s: %s", doing,
-                             db && db->db ? sqlite3_errmsg(db->db) : "no database");
+    return cscert__sql_error(db ? db->db : NULL, db && db->path ? db->path : "csca.db", doing);
 }
 
 static int prepare(sqlite3_stmt **out, ca_db *db, const char *sql)
 {
-    if (sqlite3_prepare_v2(db->db, sql, -1, out, NULL) != SQLITE_OK)
-        return db_error(db, "preparing a statement");
-    return CSCERT_OK;
+    return cscert__sql_prepare(out, db->db, db->path, sql);
 }
 
 static int exec(ca_db *db, const char *sql, const char *doing)
 {
-    if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(db, doing);
-    return CSCERT_OK;
+    return cscert__sql_exec(db->db, db->path, sql, doing);
 }
 
-/* Run a statement that returns no rows; finalizes it. changes: rows touched (may be NULL). */
-static int step_done(ca_db *db, sqlite3_stmt *s, const char *doing, int *changes)
-{
-    int rc = sqlite3_step(s);
 
-    sqlite3_finalize(s);
-    if (rc == SQLITE_CONSTRAINT)
-        return CSCERT_EEXISTS; /* the caller names the object */
-    if (rc != SQLITE_DONE)
-        return db_error(db, doing);
-    if (changes)
-        *changes = sqlite3_changes(db->db);
-    return CSCERT_OK;
-}
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
 
-static char *col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static void col_copy(char *dst, size_t n, sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
-}
 
 /* "a, b" -> ["a","b"] as JSON (steals nothing). */
 static json_t *json_list(const char *csv)
@@ -130,11 +90,9 @@ static json_t *json_list(const char *csv)
 int ca_db_open(ca_db **out, const char *home, int create)
 {
     ca_db *db = NULL;
-    sqlite3_stmt *s = NULL;
     char path[PATH_MAX];
     struct stat sb;
-    int rc, version, flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    mode_t old_mask;
+    int rc, version;
 
     *out = NULL;
     snprintf(path, sizeof(path), "%s/csca.db", home);
@@ -142,27 +100,13 @@ int ca_db_open(ca_db **out, const char *home, int create)
         return cscert_error_setf(CSCERT_ENOTFOUND, home, "create the CA first: csca init --name "
                                  "\"FQDN\\Instance\" (or pass --home / set CSCA_HOME)",
                                  "no CA here (no csca.db)");
-    if (create)
-        flags |= SQLITE_OPEN_CREATE;
     if (!(db = calloc(1, sizeof(*db))) || !(db->path = strdup(path))) {
         free(db);
         return cscert__oom();
     }
-    old_mask = umask(077);
-    rc = sqlite3_open_v2(path, &db->db, flags, NULL);
-    umask(old_mask);
-    if (rc != SQLITE_OK) {
-        rc = db_error(db, "opening the CA database");
+    if ((rc = cscert__sql_open(&db->db, path, create)) < 0)
         goto fail;
-    }
-    sqlite3_busy_timeout(db->db, CA_DB_BUSY_TIMEOUT_MS);
-    if ((rc = exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;",
-                   "configuring the CA database")) < 0)
-        goto fail;
-    if ((rc = prepare(&s, db, "PRAGMA user_version")) < 0)
-        goto fail;
-    version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-    sqlite3_finalize(s);
+    version = cscert__sql_user_version(db->db);
     if (version > CA_DB_SCHEMA_VERSION) {
         rc = cscert_error_setf(CSCERT_EINVAL, path, "use the csca that made this CA",
                                "schema version %d is newer than this csca's (%d)", version,
@@ -207,8 +151,8 @@ int ca_db_commit(ca_db *db)
 
 void ca_db_rollback(ca_db *db)
 {
-    if (db && db->db && !sqlite3_get_autocommit(db->db))
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    if (db)
+        cscert__sql_rollback(db->db);
 }
 
 /* ---- meta ---- */
@@ -221,10 +165,10 @@ int ca_db_meta_get(char **out, ca_db *db, const char *key)
     *out = NULL;
     if ((rc = prepare(&s, db, "SELECT value FROM meta WHERE key=?")) < 0)
         return rc;
-    bind_text(s, 1, key);
+    cscert__sql_bind(s, 1, key);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        rc = (*out = col_text(s, 0)) ? CSCERT_OK : cscert__oom();
+        rc = (*out = cscert__sql_text(s, 0)) ? CSCERT_OK : cscert__oom();
     else if (rc == SQLITE_DONE)
         rc = CSCERT_ENOTFOUND;
     else
@@ -241,14 +185,14 @@ int ca_db_meta_set(ca_db *db, const char *key, const char *value)
     if (!value) {
         if ((rc = prepare(&s, db, "DELETE FROM meta WHERE key=?")) < 0)
             return rc;
-        bind_text(s, 1, key);
+        cscert__sql_bind(s, 1, key);
     } else {
         if ((rc = prepare(&s, db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)")) < 0)
             return rc;
-        bind_text(s, 1, key);
-        bind_text(s, 2, value);
+        cscert__sql_bind(s, 1, key);
+        cscert__sql_bind(s, 2, value);
     }
-    return step_done(db, s, "writing the CA's settings", NULL);
+    return cscert__sql_done(db->db, db->path, s, "writing the CA's settings", NULL);
 }
 
 /* ---- templates ---- */
@@ -263,11 +207,11 @@ static int load_groups(char ***out, ca_db *db, const char *template_name)
     *out = NULL;
     if ((rc = prepare(&s, db, "SELECT grp FROM grants WHERE template=? ORDER BY grp")) < 0)
         return rc;
-    bind_text(s, 1, template_name);
+    cscert__sql_bind(s, 1, template_name);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         char **nv = realloc(v, (n + 2) * sizeof(*v));
 
-        if (!nv || !(nv[n] = col_text(s, 0))) {
+        if (!nv || !(nv[n] = cscert__sql_text(s, 0))) {
             v = nv ? nv : v;
             if (nv)
                 nv[n] = NULL;
@@ -296,16 +240,16 @@ int ca_db_template_get(cscert_ca_template *out, ca_db *db, const char *name)
     if ((rc = prepare(&s, db, "SELECT name, validity_days, eku, min_rsa_bits, min_ec_bits, hashes,"
                               " allowed_domains, manual FROM templates WHERE name=?")) < 0)
         return rc;
-    bind_text(s, 1, name);
+    cscert__sql_bind(s, 1, name);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        col_copy(out->name, sizeof(out->name), s, 0);
+        cscert__sql_copy(out->name, sizeof(out->name), s, 0);
         out->validity_days = sqlite3_column_int(s, 1);
         out->eku = (unsigned)sqlite3_column_int(s, 2);
         out->min_rsa_bits = sqlite3_column_int(s, 3);
         out->min_ec_bits = sqlite3_column_int(s, 4);
-        out->hashes = col_text(s, 5);
-        out->allowed_domains = col_text(s, 6);
+        out->hashes = cscert__sql_text(s, 5);
+        out->allowed_domains = cscert__sql_text(s, 6);
         out->manual_approval = sqlite3_column_int(s, 7);
         rc = out->hashes ? CSCERT_OK : cscert__oom();
     } else if (rc == SQLITE_DONE) {
@@ -338,11 +282,11 @@ int ca_db_template_put(ca_db *db, const cscert_ca_template *t, int insert)
     sqlite3_bind_int(s, 2, (int)t->eku);
     sqlite3_bind_int(s, 3, t->min_rsa_bits);
     sqlite3_bind_int(s, 4, t->min_ec_bits);
-    bind_text(s, 5, t->hashes);
-    bind_text(s, 6, t->allowed_domains && *t->allowed_domains ? t->allowed_domains : NULL);
+    cscert__sql_bind(s, 5, t->hashes);
+    cscert__sql_bind(s, 6, t->allowed_domains && *t->allowed_domains ? t->allowed_domains : NULL);
     sqlite3_bind_int(s, 7, t->manual_approval);
-    bind_text(s, 8, t->name);
-    if ((rc = step_done(db, s, "writing a template", &changes)) < 0)
+    cscert__sql_bind(s, 8, t->name);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "writing a template", &changes)) < 0)
         return rc;
     return !insert && changes == 0 ? CSCERT_ENOTFOUND : CSCERT_OK;
 }
@@ -354,13 +298,13 @@ int ca_db_template_remove(ca_db *db, const char *name)
 
     if ((rc = prepare(&s, db, "DELETE FROM grants WHERE template=?")) < 0)
         return rc;
-    bind_text(s, 1, name);
-    if ((rc = step_done(db, s, "removing grants", NULL)) < 0)
+    cscert__sql_bind(s, 1, name);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "removing grants", NULL)) < 0)
         return rc;
     if ((rc = prepare(&s, db, "DELETE FROM templates WHERE name=?")) < 0)
         return rc;
-    bind_text(s, 1, name);
-    if ((rc = step_done(db, s, "removing a template", &changes)) < 0)
+    cscert__sql_bind(s, 1, name);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "removing a template", &changes)) < 0)
         return rc;
     return changes ? CSCERT_OK : CSCERT_ENOTFOUND;
 }
@@ -439,9 +383,9 @@ int ca_db_grant(ca_db *db, const char *template_name, const char *group, int add
                              : "DELETE FROM grants WHERE template=? AND grp=?");
     if (rc < 0)
         return rc;
-    bind_text(s, 1, template_name);
-    bind_text(s, 2, group);
-    if ((rc = step_done(db, s, "writing a grant", &changes)) < 0)
+    cscert__sql_bind(s, 1, template_name);
+    cscert__sql_bind(s, 2, group);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "writing a grant", &changes)) < 0)
         return rc;
     return !add && changes == 0 ? CSCERT_ENOTFOUND : CSCERT_OK;
 }
@@ -460,11 +404,11 @@ int ca_db_account_put(ca_db *db, const char *name, const char *groups, const cha
     if ((rc = prepare(&s, db, "INSERT INTO accounts(name, groups, pwhash, created)"
                               " VALUES(?, ?, ?, ?)")) < 0)
         return rc;
-    bind_text(s, 1, name);
-    bind_text(s, 2, groups);
-    bind_text(s, 3, pwhash);
-    bind_text(s, 4, now);
-    return step_done(db, s, "adding an account", NULL);
+    cscert__sql_bind(s, 1, name);
+    cscert__sql_bind(s, 2, groups);
+    cscert__sql_bind(s, 3, pwhash);
+    cscert__sql_bind(s, 4, now);
+    return cscert__sql_done(db->db, db->path, s, "adding an account", NULL);
 }
 
 int ca_db_account_get(char **groups, char **pwhash, ca_db *db, const char *name)
@@ -476,11 +420,11 @@ int ca_db_account_get(char **groups, char **pwhash, ca_db *db, const char *name)
     *pwhash = NULL;
     if ((rc = prepare(&s, db, "SELECT groups, pwhash FROM accounts WHERE name=?")) < 0)
         return rc;
-    bind_text(s, 1, name);
+    cscert__sql_bind(s, 1, name);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *groups = col_text(s, 0);
-        *pwhash = col_text(s, 1);
+        *groups = cscert__sql_text(s, 0);
+        *pwhash = cscert__sql_text(s, 1);
         rc = *groups && *pwhash ? CSCERT_OK : cscert__oom();
     } else {
         rc = rc == SQLITE_DONE ? CSCERT_ENOTFOUND : db_error(db, "reading an account");
@@ -502,10 +446,10 @@ int ca_db_account_update(ca_db *db, const char *name, const char *groups, const 
     if ((rc = prepare(&s, db, "UPDATE accounts SET groups=coalesce(?, groups),"
                               " pwhash=coalesce(?, pwhash) WHERE name=?")) < 0)
         return rc;
-    bind_text(s, 1, groups);
-    bind_text(s, 2, pwhash);
-    bind_text(s, 3, name);
-    if ((rc = step_done(db, s, "updating an account", &changes)) < 0)
+    cscert__sql_bind(s, 1, groups);
+    cscert__sql_bind(s, 2, pwhash);
+    cscert__sql_bind(s, 3, name);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "updating an account", &changes)) < 0)
         return rc;
     return changes ? CSCERT_OK : CSCERT_ENOTFOUND;
 }
@@ -517,8 +461,8 @@ int ca_db_account_remove(ca_db *db, const char *name)
 
     if ((rc = prepare(&s, db, "DELETE FROM accounts WHERE name=?")) < 0)
         return rc;
-    bind_text(s, 1, name);
-    if ((rc = step_done(db, s, "removing an account", &changes)) < 0)
+    cscert__sql_bind(s, 1, name);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "removing an account", &changes)) < 0)
         return rc;
     return changes ? CSCERT_OK : CSCERT_ENOTFOUND;
 }
@@ -588,20 +532,20 @@ static int row_to_request(ca_db_request *r, sqlite3_stmt *s)
 
     memset(r, 0, sizeof(*r));
     r->id = sqlite3_column_int64(s, 0);
-    col_copy(r->csr_sha256, sizeof(r->csr_sha256), s, 1);
+    cscert__sql_copy(r->csr_sha256, sizeof(r->csr_sha256), s, 1);
     if (len > 0 && (r->csr_der = malloc((size_t)len)))
         memcpy(r->csr_der, blob, (size_t)len);
     r->csr_len = r->csr_der ? (size_t)len : 0;
-    r->template_name = col_text(s, 3);
-    r->requester = col_text(s, 4);
-    r->source = col_text(s, 5);
-    r->subject = col_text(s, 6);
-    r->sans = col_text(s, 7);
+    r->template_name = cscert__sql_text(s, 3);
+    r->requester = cscert__sql_text(s, 4);
+    r->source = cscert__sql_text(s, 5);
+    r->subject = cscert__sql_text(s, 6);
+    r->sans = cscert__sql_text(s, 7);
     r->disposition = disposition_parse((const char *)sqlite3_column_text(s, 8));
-    r->reason = col_text(s, 9);
-    col_copy(r->serial, sizeof(r->serial), s, 10);
-    col_copy(r->submitted, sizeof(r->submitted), s, 11);
-    col_copy(r->decided, sizeof(r->decided), s, 12);
+    r->reason = cscert__sql_text(s, 9);
+    cscert__sql_copy(r->serial, sizeof(r->serial), s, 10);
+    cscert__sql_copy(r->submitted, sizeof(r->submitted), s, 11);
+    cscert__sql_copy(r->decided, sizeof(r->decided), s, 12);
     if (!r->csr_der || !r->template_name || !r->requester) {
         ca_db_request_clear(r);
         return cscert__oom();
@@ -631,9 +575,9 @@ int ca_db_request_find(ca_db_request *out, ca_db *db, const char *csr_sha256,
     if ((rc = prepare(&s, db, "SELECT " REQUEST_COLS " FROM requests WHERE csr_sha256=?"
                               " AND requester=? AND template=? ORDER BY id DESC LIMIT 1")) < 0)
         return rc;
-    bind_text(s, 1, csr_sha256);
-    bind_text(s, 2, requester);
-    bind_text(s, 3, template_name);
+    cscert__sql_bind(s, 1, csr_sha256);
+    cscert__sql_bind(s, 2, requester);
+    cscert__sql_bind(s, 3, template_name);
     return request_one(out, db, s);
 }
 
@@ -659,19 +603,19 @@ int ca_db_request_insert(int64_t *id, ca_db *db, const ca_db_request *r)
                               " subject, sans, disposition, reason, serial, submitted, decided)"
                               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         return rc;
-    bind_text(s, 1, r->csr_sha256);
+    cscert__sql_bind(s, 1, r->csr_sha256);
     sqlite3_bind_blob(s, 2, r->csr_der, (int)r->csr_len, SQLITE_STATIC);
-    bind_text(s, 3, r->template_name);
-    bind_text(s, 4, r->requester);
-    bind_text(s, 5, r->source);
-    bind_text(s, 6, r->subject);
-    bind_text(s, 7, r->sans);
-    bind_text(s, 8, cscert_ca_disposition_name(r->disposition));
-    bind_text(s, 9, r->reason);
-    bind_text(s, 10, *r->serial ? r->serial : NULL);
-    bind_text(s, 11, r->submitted);
-    bind_text(s, 12, *r->decided ? r->decided : NULL);
-    if ((rc = step_done(db, s, "recording a request", NULL)) < 0)
+    cscert__sql_bind(s, 3, r->template_name);
+    cscert__sql_bind(s, 4, r->requester);
+    cscert__sql_bind(s, 5, r->source);
+    cscert__sql_bind(s, 6, r->subject);
+    cscert__sql_bind(s, 7, r->sans);
+    cscert__sql_bind(s, 8, cscert_ca_disposition_name(r->disposition));
+    cscert__sql_bind(s, 9, r->reason);
+    cscert__sql_bind(s, 10, *r->serial ? r->serial : NULL);
+    cscert__sql_bind(s, 11, r->submitted);
+    cscert__sql_bind(s, 12, *r->decided ? r->decided : NULL);
+    if ((rc = cscert__sql_done(db->db, db->path, s, "recording a request", NULL)) < 0)
         return rc == CSCERT_EEXISTS ? db_error(db, "recording a request") : rc;
     *id = sqlite3_last_insert_rowid(db->db);
     return CSCERT_OK;
@@ -688,12 +632,12 @@ int ca_db_request_decide(ca_db *db, int64_t id, cscert_ca_disposition d, const c
     if ((rc = prepare(&s, db, "UPDATE requests SET disposition=?, serial=?, reason=?, decided=?"
                               " WHERE id=? AND disposition='pending'")) < 0)
         return rc;
-    bind_text(s, 1, cscert_ca_disposition_name(d));
-    bind_text(s, 2, serial);
-    bind_text(s, 3, reason);
-    bind_text(s, 4, now);
+    cscert__sql_bind(s, 1, cscert_ca_disposition_name(d));
+    cscert__sql_bind(s, 2, serial);
+    cscert__sql_bind(s, 3, reason);
+    cscert__sql_bind(s, 4, now);
     sqlite3_bind_int64(s, 5, id);
-    if ((rc = step_done(db, s, "deciding a request", &changes)) < 0)
+    if ((rc = cscert__sql_done(db->db, db->path, s, "deciding a request", &changes)) < 0)
         return rc;
     return changes ? CSCERT_OK : CSCERT_ENOTFOUND;
 }
@@ -773,16 +717,16 @@ int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x
                               " not_after, requester, template, der)"
                               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         goto out;
-    bind_text(s, 1, serial);
+    cscert__sql_bind(s, 1, serial);
     sqlite3_bind_int64(s, 2, request_id);
-    bind_text(s, 3, subject);
-    bind_text(s, 4, sans);
-    bind_text(s, 5, nb);
-    bind_text(s, 6, na);
-    bind_text(s, 7, requester);
-    bind_text(s, 8, template_name);
+    cscert__sql_bind(s, 3, subject);
+    cscert__sql_bind(s, 4, sans);
+    cscert__sql_bind(s, 5, nb);
+    cscert__sql_bind(s, 6, na);
+    cscert__sql_bind(s, 7, requester);
+    cscert__sql_bind(s, 8, template_name);
     sqlite3_bind_blob(s, 9, der, len, SQLITE_STATIC);
-    rc = step_done(db, s, "recording an issued certificate", NULL);
+    rc = cscert__sql_done(db->db, db->path, s, "recording an issued certificate", NULL);
     if (rc == CSCERT_EEXISTS)
         rc = cscert_error_setf(CSCERT_EIO, serial, "submit the request again",
                                "serial number already issued (a random collision)");
@@ -802,7 +746,7 @@ int ca_db_cert_get(X509 **out, ca_db *db, const char *serial)
     *out = NULL;
     if ((rc = prepare(&s, db, "SELECT der FROM certs WHERE serial=?")) < 0)
         return rc;
-    bind_text(s, 1, serial);
+    cscert__sql_bind(s, 1, serial);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         p = sqlite3_column_blob(s, 0);
@@ -824,7 +768,7 @@ int ca_db_cert_revoke(ca_db *db, const char *serial, int reason_code)
 
     if ((rc = prepare(&s, db, "SELECT revoked IS NOT NULL FROM certs WHERE serial=?")) < 0)
         return rc;
-    bind_text(s, 1, serial);
+    cscert__sql_bind(s, 1, serial);
     found = sqlite3_step(s) == SQLITE_ROW;
     revoked = found && sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
@@ -835,10 +779,10 @@ int ca_db_cert_revoke(ca_db *db, const char *serial, int reason_code)
     cscert_now_rfc3339(now);
     if ((rc = prepare(&s, db, "UPDATE certs SET revoked=?, revoke_reason=? WHERE serial=?")) < 0)
         return rc;
-    bind_text(s, 1, now);
+    cscert__sql_bind(s, 1, now);
     sqlite3_bind_int(s, 2, reason_code);
-    bind_text(s, 3, serial);
-    return step_done(db, s, "revoking", NULL);
+    cscert__sql_bind(s, 3, serial);
+    return cscert__sql_done(db->db, db->path, s, "revoking", NULL);
 }
 
 int ca_db_revoked_each(ca_db *db, int (*fn)(void *ud, const char *serial, const char *when,

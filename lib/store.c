@@ -22,9 +22,8 @@
 #include "cscert/jsonl.h"
 #include "cscert/key.h"
 #include "cscert/x509.h"
+#include "sql.h"
 
-/* 10 s: how long a writer waits for another cscert process's transaction. */
-#define STORE_BUSY_TIMEOUT_MS 10000
 #define STORE_SCHEMA_VERSION 1
 
 struct cscert_store {
@@ -53,53 +52,26 @@ static const char *const schema_v1 =
 
 static int db_error(cscert_store *st, const char *doing)
 {
-    return cscert_error_setf(CSCERT_EIO, st && st->home ? st->home : "store",
-                             "check the home's permissions and free space", "%s: %s", doing,
-                             st && st->db ? sqlite3_errmsg(st->db) : "no database");
+    return cscert__sql_error(st ? st->db : NULL, st && st->home ? st->home : "store", doing);
 }
 
 
-static char *col_text(sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static void col_copy(char *dst, size_t n, sqlite3_stmt *s, int i)
-{
-    const unsigned char *t = sqlite3_column_text(s, i);
-
-    snprintf(dst, n, "%s", t ? (const char *)t : "");
-}
 
 static int prepare(sqlite3_stmt **out, cscert_store *st, const char *sql)
 {
-    if (sqlite3_prepare_v2(st->db, sql, -1, out, NULL) != SQLITE_OK)
-        return db_error(st, "preparing a statement");
-    return CSCERT_OK;
+    return cscert__sql_prepare(out, st->db, st->home, sql);
 }
 
 /* Run a statement that returns no rows; finalizes it. */
 static int step_done(cscert_store *st, sqlite3_stmt *s, const char *doing)
 {
-    int rc = sqlite3_step(s);
+    int rc = cscert__sql_done(st->db, st->home, s, doing, NULL);
 
-    sqlite3_finalize(s);
-    if (rc == SQLITE_CONSTRAINT)
+    if (rc == CSCERT_EEXISTS)
         return cscert_error_setf(CSCERT_EEXISTS, st->home, NULL, "%s: already stored", doing);
-    if (rc != SQLITE_DONE)
-        return db_error(st, doing);
-    return CSCERT_OK;
+    return rc;
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
-}
 
 void cscert_now_rfc3339(char out[32])
 {
@@ -137,22 +109,16 @@ int cscert_store_kind_parse(cscert_store_kind *out, const char *s)
 
 static int exec(cscert_store *st, const char *sql, const char *doing)
 {
-    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(st, doing);
-    return CSCERT_OK;
+    return cscert__sql_exec(st->db, st->home, sql, doing);
 }
 
 static int migrate(cscert_store *st)
 {
-    sqlite3_stmt *s = NULL;
     int version, rc;
 
     if ((rc = cscert_store_begin(st)) < 0)
         return rc;
-    if ((rc = prepare(&s, st, "PRAGMA user_version")) < 0)
-        goto fail;
-    version = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
-    sqlite3_finalize(s);
+    version = cscert__sql_user_version(st->db);
     if (version > STORE_SCHEMA_VERSION) {
         rc = cscert_error_setf(CSCERT_EINVAL, st->home, "use the cscert that made this home",
                                "the store's schema version %d is newer than this cscert's (%d)",
@@ -208,16 +174,7 @@ int cscert_store_open(cscert_store **out, const char *home)
         goto out;
     }
     snprintf(path, sizeof(path), "%s/cscert.db", home);
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        rc = cscert_error_setf(CSCERT_EIO, path, "check the home's permissions",
-                               "cannot open the store: %s", st->db ? sqlite3_errmsg(st->db) : "?");
-        goto out;
-    }
-    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
-    if ((rc = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                       " PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
-                   "configuring the store")) < 0
+    if ((rc = cscert__sql_open(&st->db, path, 1)) < 0
         || (rc = migrate(st)) < 0)
         goto out;
     *out = st;
@@ -256,8 +213,7 @@ int cscert_store_commit(cscert_store *st)
 
 void cscert_store_rollback(cscert_store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    cscert__sql_rollback(st->db);
 }
 
 /* ---- settings ---- */
@@ -270,10 +226,10 @@ int cscert_store_get_setting(char **out, cscert_store *st, const char *key)
     *out = NULL;
     if ((rc = prepare(&s, st, "SELECT value FROM settings WHERE key=?")) < 0)
         return rc;
-    bind_text(s, 1, key);
+    cscert__sql_bind(s, 1, key);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *out = col_text(s, 0);
+        *out = cscert__sql_text(s, 0);
         rc = *out ? CSCERT_OK : cscert__oom();
     } else if (rc == SQLITE_DONE) {
         rc = cscert_error_setf(CSCERT_ENOTFOUND, key, NULL, "not set in %s", st->home);
@@ -291,8 +247,8 @@ int cscert_store_set_setting(cscert_store *st, const char *key, const char *valu
 
     if ((rc = prepare(&s, st, "INSERT OR REPLACE INTO settings(key, value) VALUES(?, ?)")) < 0)
         return rc;
-    bind_text(s, 1, key);
-    bind_text(s, 2, value);
+    cscert__sql_bind(s, 1, key);
+    cscert__sql_bind(s, 2, value);
     return step_done(st, s, "saving a setting");
 }
 
@@ -314,9 +270,9 @@ int cscert_store_put_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pkey, int 
                               " VALUES(?, ?, ?, ?)")) < 0)
         goto out;
     sqlite3_bind_blob(s, 1, der, (int)len, SQLITE_TRANSIENT);
-    bind_text(s, 2, spki);
+    cscert__sql_bind(s, 2, spki);
     sqlite3_bind_int(s, 3, exportable ? 1 : 0);
-    bind_text(s, 4, now);
+    cscert__sql_bind(s, 4, now);
     if ((rc = step_done(st, s, "storing a private key")) == CSCERT_OK)
         *out_id = sqlite3_last_insert_rowid(st->db);
 out:
@@ -385,7 +341,7 @@ int cscert_store_find_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pub)
         return rc;
     if ((rc = prepare(&s, st, "SELECT id FROM keys WHERE spki_sha256=? ORDER BY id DESC")) < 0)
         return rc;
-    bind_text(s, 1, spki);
+    cscert__sql_bind(s, 1, spki);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         *out_id = sqlite3_column_int64(s, 0);
@@ -443,16 +399,16 @@ int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kin
     if ((rc = prepare(&s, st, "INSERT INTO certs(thumbprint, store, der, subject, friendly_name,"
                               " key_id, added_at) VALUES(?, ?, ?, ?, ?, ?, ?)")) < 0)
         goto out;
-    bind_text(s, 1, thumb);
-    bind_text(s, 2, cscert_store_kind_name(kind));
+    cscert__sql_bind(s, 1, thumb);
+    cscert__sql_bind(s, 2, cscert_store_kind_name(kind));
     sqlite3_bind_blob(s, 3, der, len, SQLITE_TRANSIENT);
-    bind_text(s, 4, subject);
-    bind_text(s, 5, friendly_name);
+    cscert__sql_bind(s, 4, subject);
+    cscert__sql_bind(s, 5, friendly_name);
     if (key_id > 0)
         sqlite3_bind_int64(s, 6, key_id);
     else
         sqlite3_bind_null(s, 6);
-    bind_text(s, 7, now);
+    cscert__sql_bind(s, 7, now);
     rc = step_done(st, s, "storing a certificate");
     if (rc == CSCERT_EEXISTS)
         rc = cscert_error_set(CSCERT_EEXISTS, thumb, "the certificate is already in the store",
@@ -476,15 +432,15 @@ static int row_to_cert(cscert_cert_rec **out, sqlite3_stmt *s)
     *out = NULL;
     if (!r)
         return cscert__oom();
-    col_copy(r->thumbprint, sizeof(r->thumbprint), s, 0);
+    cscert__sql_copy(r->thumbprint, sizeof(r->thumbprint), s, 0);
     kind = (const char *)sqlite3_column_text(s, 1);
     cscert_store_kind_parse(&r->store, kind);
     p = sqlite3_column_blob(s, 2);
     r->x509 = p ? d2i_X509(NULL, &p, sqlite3_column_bytes(s, 2)) : NULL;
-    r->friendly_name = col_text(s, 3);
+    r->friendly_name = cscert__sql_text(s, 3);
     r->key_id = sqlite3_column_int64(s, 4);
     r->exportable = sqlite3_column_int(s, 5);
-    col_copy(r->added_at, sizeof(r->added_at), s, 6);
+    cscert__sql_copy(r->added_at, sizeof(r->added_at), s, 6);
     if (!r->x509) {
         int rc = cscert__crypto_error(r->thumbprint, "the stored certificate does not decode");
 
@@ -503,7 +459,7 @@ int cscert_store_get_cert(cscert_cert_rec **out, cscert_store *st, const char *t
     *out = NULL;
     if ((rc = prepare(&s, st, "SELECT " CERT_COLS " WHERE c.thumbprint=?")) < 0)
         return rc;
-    bind_text(s, 1, thumbprint);
+    cscert__sql_bind(s, 1, thumbprint);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         rc = row_to_cert(out, s);
@@ -529,7 +485,7 @@ int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st,
                               " ORDER BY CASE c.store WHEN 'My' THEN 1 WHEN 'CA' THEN 2 ELSE 3 END,"
                               " c.subject, c.thumbprint")) < 0)
         return rc;
-    bind_text(s, 1, cscert_store_kind_name(kind));
+    cscert__sql_bind(s, 1, cscert_store_kind_name(kind));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (cnt == cap) {
             cap = cap ? cap * 2 : 16;
@@ -580,7 +536,7 @@ int cscert_store_set_cert_key(cscert_store *st, const char *thumbprint, int64_t 
         sqlite3_bind_int64(s, 1, key_id);
     else
         sqlite3_bind_null(s, 1);
-    bind_text(s, 2, thumbprint);
+    cscert__sql_bind(s, 2, thumbprint);
     return update_one(st, s, thumbprint);
 }
 
@@ -591,8 +547,8 @@ int cscert_store_set_friendly_name(cscert_store *st, const char *thumbprint, con
 
     if ((rc = prepare(&s, st, "UPDATE certs SET friendly_name=? WHERE thumbprint=?")) < 0)
         return rc;
-    bind_text(s, 1, name);
-    bind_text(s, 2, thumbprint);
+    cscert__sql_bind(s, 1, name);
+    cscert__sql_bind(s, 2, thumbprint);
     return update_one(st, s, thumbprint);
 }
 
@@ -603,7 +559,7 @@ int cscert_store_delete_cert(cscert_store *st, const char *thumbprint)
 
     if ((rc = prepare(&s, st, "DELETE FROM certs WHERE thumbprint=?")) < 0)
         return rc;
-    bind_text(s, 1, thumbprint);
+    cscert__sql_bind(s, 1, thumbprint);
     return update_one(st, s, thumbprint);
 }
 
@@ -683,17 +639,17 @@ int cscert_store_put_pending(int64_t *out_id, cscert_store *st, const cscert_pen
                               " exportable) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)")) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, p->key_id);
-    bind_text(s, 2, p->created[0] ? p->created : now);
-    bind_text(s, 3, p->uses);
-    bind_text(s, 4, p->names);
-    bind_text(s, 5, p->friendly_name);
-    bind_text(s, 6, p->template_name);
-    bind_text(s, 7, p->ca);
-    bind_text(s, 8, p->computer_fqdn);
-    bind_text(s, 9, p->output_path);
-    bind_text(s, 10, p->csr_pem);
-    bind_text(s, 11, p->state ? p->state : "offline");
-    bind_text(s, 12, p->note);
+    cscert__sql_bind(s, 2, p->created[0] ? p->created : now);
+    cscert__sql_bind(s, 3, p->uses);
+    cscert__sql_bind(s, 4, p->names);
+    cscert__sql_bind(s, 5, p->friendly_name);
+    cscert__sql_bind(s, 6, p->template_name);
+    cscert__sql_bind(s, 7, p->ca);
+    cscert__sql_bind(s, 8, p->computer_fqdn);
+    cscert__sql_bind(s, 9, p->output_path);
+    cscert__sql_bind(s, 10, p->csr_pem);
+    cscert__sql_bind(s, 11, p->state ? p->state : "offline");
+    cscert__sql_bind(s, 12, p->note);
     sqlite3_bind_int(s, 13, p->exportable ? 1 : 0);
     if ((rc = step_done(st, s, "storing a pending request")) == CSCERT_OK)
         *out_id = sqlite3_last_insert_rowid(st->db);
@@ -712,17 +668,17 @@ static int row_to_pending(cscert_pending **out, sqlite3_stmt *s)
         return cscert__oom();
     p->id = sqlite3_column_int64(s, 0);
     p->key_id = sqlite3_column_int64(s, 1);
-    col_copy(p->created, sizeof(p->created), s, 2);
-    p->uses = col_text(s, 3);
-    p->names = col_text(s, 4);
-    p->friendly_name = col_text(s, 5);
-    p->template_name = col_text(s, 6);
-    p->ca = col_text(s, 7);
-    p->computer_fqdn = col_text(s, 8);
-    p->output_path = col_text(s, 9);
-    p->csr_pem = col_text(s, 10);
-    p->state = col_text(s, 11);
-    p->note = col_text(s, 12);
+    cscert__sql_copy(p->created, sizeof(p->created), s, 2);
+    p->uses = cscert__sql_text(s, 3);
+    p->names = cscert__sql_text(s, 4);
+    p->friendly_name = cscert__sql_text(s, 5);
+    p->template_name = cscert__sql_text(s, 6);
+    p->ca = cscert__sql_text(s, 7);
+    p->computer_fqdn = cscert__sql_text(s, 8);
+    p->output_path = cscert__sql_text(s, 9);
+    p->csr_pem = cscert__sql_text(s, 10);
+    p->state = cscert__sql_text(s, 11);
+    p->note = cscert__sql_text(s, 12);
     p->exportable = sqlite3_column_int(s, 13);
     *out = p;
     return CSCERT_OK;
@@ -807,8 +763,8 @@ int cscert_store_set_pending_state(cscert_store *st, int64_t id, const char *sta
 
     if ((rc = prepare(&s, st, "UPDATE pending SET state=?, note=? WHERE id=?")) < 0)
         return rc;
-    bind_text(s, 1, state);
-    bind_text(s, 2, note);
+    cscert__sql_bind(s, 1, state);
+    cscert__sql_bind(s, 2, note);
     sqlite3_bind_int64(s, 3, id);
     return update_one(st, s, "pending request");
 }
@@ -845,21 +801,21 @@ int cscert_store_set_assignment(cscert_store *st, const cscert_assignment *a)
     if ((rc = prepare(&s, st, "INSERT OR REPLACE INTO assignments(use, thumbprint, effective_date,"
                               " previous_thumbprint, assigned_at) VALUES(?,?,?,?,?)")) < 0)
         return rc;
-    bind_text(s, 1, a->use);
-    bind_text(s, 2, a->thumbprint);
-    bind_text(s, 3, a->effective_date[0] ? a->effective_date : NULL);
-    bind_text(s, 4, a->previous_thumbprint[0] ? a->previous_thumbprint : NULL);
-    bind_text(s, 5, a->assigned_at[0] ? a->assigned_at : now);
+    cscert__sql_bind(s, 1, a->use);
+    cscert__sql_bind(s, 2, a->thumbprint);
+    cscert__sql_bind(s, 3, a->effective_date[0] ? a->effective_date : NULL);
+    cscert__sql_bind(s, 4, a->previous_thumbprint[0] ? a->previous_thumbprint : NULL);
+    cscert__sql_bind(s, 5, a->assigned_at[0] ? a->assigned_at : now);
     return step_done(st, s, "saving an assignment");
 }
 
 static void row_to_assignment(cscert_assignment *a, sqlite3_stmt *s)
 {
-    col_copy(a->use, sizeof(a->use), s, 0);
-    col_copy(a->thumbprint, sizeof(a->thumbprint), s, 1);
-    col_copy(a->effective_date, sizeof(a->effective_date), s, 2);
-    col_copy(a->previous_thumbprint, sizeof(a->previous_thumbprint), s, 3);
-    col_copy(a->assigned_at, sizeof(a->assigned_at), s, 4);
+    cscert__sql_copy(a->use, sizeof(a->use), s, 0);
+    cscert__sql_copy(a->thumbprint, sizeof(a->thumbprint), s, 1);
+    cscert__sql_copy(a->effective_date, sizeof(a->effective_date), s, 2);
+    cscert__sql_copy(a->previous_thumbprint, sizeof(a->previous_thumbprint), s, 3);
+    cscert__sql_copy(a->assigned_at, sizeof(a->assigned_at), s, 4);
 }
 
 #define ASSIGN_COLS "use, thumbprint, effective_date, previous_thumbprint, assigned_at FROM assignments"
@@ -872,7 +828,7 @@ int cscert_store_get_assignment(cscert_assignment *out, cscert_store *st, const 
     memset(out, 0, sizeof(*out));
     if ((rc = prepare(&s, st, "SELECT " ASSIGN_COLS " WHERE use=?")) < 0)
         return rc;
-    bind_text(s, 1, use);
+    cscert__sql_bind(s, 1, use);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         row_to_assignment(out, s);
@@ -927,7 +883,7 @@ int cscert_store_delete_assignment(cscert_store *st, const char *use)
 
     if ((rc = prepare(&s, st, "DELETE FROM assignments WHERE use=?")) < 0)
         return rc;
-    bind_text(s, 1, use);
+    cscert__sql_bind(s, 1, use);
     return update_one(st, s, use);
 }
 
@@ -942,10 +898,10 @@ int cscert_store_set_binding(cscert_store *st, const cscert_binding *b)
                               " ON CONFLICT(site) DO UPDATE SET address=excluded.address,"
                               " port=excluded.port, use=excluded.use")) < 0)
         return rc;
-    bind_text(s, 1, b->site);
-    bind_text(s, 2, b->address);
+    cscert__sql_bind(s, 1, b->site);
+    cscert__sql_bind(s, 2, b->address);
     sqlite3_bind_int(s, 3, b->port);
-    bind_text(s, 4, b->use);
+    cscert__sql_bind(s, 4, b->use);
     rc = step_done(st, s, "saving a binding");
     if (rc == CSCERT_EEXISTS)
         rc = cscert_error_setf(CSCERT_EEXISTS, b->site, "pick another --port or --address",
@@ -974,10 +930,10 @@ int cscert_store_list_bindings(cscert_binding **out, size_t *n, cscert_store *st
             }
             v = nv;
         }
-        col_copy(v[cnt].site, sizeof(v[cnt].site), s, 0);
-        col_copy(v[cnt].address, sizeof(v[cnt].address), s, 1);
+        cscert__sql_copy(v[cnt].site, sizeof(v[cnt].site), s, 0);
+        cscert__sql_copy(v[cnt].address, sizeof(v[cnt].address), s, 1);
         v[cnt].port = sqlite3_column_int(s, 2);
-        col_copy(v[cnt].use, sizeof(v[cnt].use), s, 3);
+        cscert__sql_copy(v[cnt].use, sizeof(v[cnt].use), s, 3);
         cnt++;
     }
     sqlite3_finalize(s);
@@ -997,7 +953,7 @@ int cscert_store_delete_binding(cscert_store *st, const char *site)
 
     if ((rc = prepare(&s, st, "DELETE FROM bindings WHERE site=?")) < 0)
         return rc;
-    bind_text(s, 1, site);
+    cscert__sql_bind(s, 1, site);
     return update_one(st, s, site);
 }
 
