@@ -67,11 +67,30 @@ const char *cscert_ca_disposition_name(cscert_ca_disposition d)
     return "?";
 }
 
+/* What prepare computed and commit_batch records: computed once. */
+struct ca_prepared {
+    unsigned char *csr_der;
+    size_t csr_len;
+    char csr_sha256[65];
+    char *sans;                  /* "a,b,c" */
+    char subject[512];
+};
+
+static void prepared_free(struct ca_prepared *p)
+{
+    if (!p)
+        return;
+    OPENSSL_free(p->csr_der);
+    free(p->sans);
+    free(p);
+}
+
 void cscert_ca_result_clear(cscert_ca_result *r)
 {
     if (!r)
         return;
     X509_free(r->cert);
+    prepared_free(r->prepared);
     memset(r, 0, sizeof(*r));
 }
 
@@ -1364,56 +1383,6 @@ static int result_from_row(cscert_ca_result *out, cscert_ca *ca, const ca_db_req
     return CSCERT_OK;
 }
 
-int cscert_ca_prepare(cscert_ca_result *out, cscert_ca *ca, const cscert_ca_submission *s)
-{
-    cscert_ca_template t = {0};
-    ca_db_request prev = {0};
-    unsigned char *der = NULL, serial[CSCERT_CA_SERIAL_BYTES];
-    size_t len = 0;
-    char hash[65];
-    int rc;
-
-    memset(out, 0, sizeof(*out));
-    if (!s || !s->req || !s->requester) {
-        return cscert_error_set(CSCERT_EINVAL, "request", "nothing submitted", NULL);
-    }
-    if ((rc = cscert_ca_template_get(&t, ca, s->template_name ? s->template_name
-                                                              : CSCERT_CA_TEMPLATE_DEFAULT)) < 0
-        || (rc = cscert_ca_policy_check(&t, s->req, s->groups)) < 0) {
-        audit_refusal(ca, s);
-        goto out;
-    }
-    if ((rc = csr_der_hash(&der, &len, hash, s->req)) < 0)
-        goto out;
-    rc = ca_db_request_find(&prev, ca->db, hash, s->requester, t.name);
-    if (rc == CSCERT_OK) {
-        /* The same client repeating the same request (RFC 7030 4.2.3):
-         * answer from the queue, add nothing. */
-        out->repeated = 1;
-        rc = result_from_row(out, ca, &prev);
-        goto out;
-    }
-    if (rc != CSCERT_ENOTFOUND)
-        goto out;
-    if (t.manual_approval) {
-        out->disposition = CSCERT_CA_PENDING;
-        rc = CSCERT_OK;
-        goto out;
-    }
-    if ((rc = cscert_ca_serial_new(serial)) < 0
-        || (rc = cscert_ca_sign(&out->cert, ca, s->req, &t, serial, &out->capped)) < 0
-        || (rc = ca__serial_hex(out->serial, sizeof(out->serial), X509_get0_serialNumber(out->cert))) < 0)
-        goto out;
-    out->disposition = CSCERT_CA_ISSUED;
-out:
-    if (rc < 0)
-        cscert_ca_result_clear(out);
-    ca_db_request_clear(&prev);
-    cscert_ca_template_clear(&t);
-    OPENSSL_free(der);
-    return rc;
-}
-
 static void names_csv(char **out, X509_REQ *req)
 {
     char **names = NULL;
@@ -1432,61 +1401,136 @@ static void names_csv(char **out, X509_REQ *req)
     cscert_x509_names_free(names);
 }
 
-static void audit_decision(cscert_ca *ca, const cscert_ca_submission *s, const cscert_ca_result *r)
+static int prepared_new(struct ca_prepared **out, X509_REQ *req)
 {
-    char subject[256] = "";
+    struct ca_prepared *p = calloc(1, sizeof(*p));
+    int rc;
 
-    X509_NAME_oneline(X509_REQ_get_subject_name(s->req), subject, sizeof(subject));
-    cscert_ca_audit(ca, r->disposition == CSCERT_CA_ISSUED ? "issued" : "pending", s->requester,
-                    s->source,
-                    json_pack("{s:I, s:s, s:s, s:s*, s:b, s:b}", "request_id", (json_int_t)r->id,
-                              "template", s->template_name ? s->template_name
-                                                           : CSCERT_CA_TEMPLATE_DEFAULT,
-                              "subject", subject, "serial", *r->serial ? r->serial : NULL,
-                              "notafter_capped_to_issuer", r->capped, "reenroll", s->reenroll));
+    *out = NULL;
+    if (!p)
+        return cscert__oom();
+    if ((rc = csr_der_hash(&p->csr_der, &p->csr_len, p->csr_sha256, req)) < 0) {
+        free(p);
+        return rc;
+    }
+    X509_NAME_oneline(X509_REQ_get_subject_name(req), p->subject, sizeof(p->subject));
+    names_csv(&p->sans, req);
+    if (!p->sans) {
+        prepared_free(p);
+        return cscert__oom();
+    }
+    *out = p;
+    return CSCERT_OK;
+}
+
+int cscert_ca_prepare(cscert_ca_result *out, cscert_ca *ca, const cscert_ca_submission *s)
+{
+    cscert_ca_template t = {0};
+    ca_db_request prev = {0};
+    unsigned char serial[CSCERT_CA_SERIAL_BYTES];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!s || !s->req || !s->requester)
+        return cscert_error_set(CSCERT_EINVAL, "request", "nothing submitted", NULL);
+    if ((rc = cscert_ca_template_get(&t, ca, s->template_name ? s->template_name
+                                                              : CSCERT_CA_TEMPLATE_DEFAULT)) < 0
+        || (rc = cscert_ca_policy_check(&t, s->req, s->groups)) < 0) {
+        audit_refusal(ca, s);
+        goto out;
+    }
+    if ((rc = prepared_new(&out->prepared, s->req)) < 0)
+        goto out;
+    rc = ca_db_request_find(&prev, ca->db, out->prepared->csr_sha256, s->requester, t.name);
+    if (rc == CSCERT_OK) {
+        /* The same client repeating the same request (RFC 7030 4.2.3):
+         * answer from the queue, add nothing. */
+        out->repeated = 1;
+        prepared_free(out->prepared);
+        out->prepared = NULL;
+        rc = result_from_row(out, ca, &prev);
+        goto out;
+    }
+    if (rc != CSCERT_ENOTFOUND)
+        goto out;
+    if (t.manual_approval) {
+        out->disposition = CSCERT_CA_PENDING;
+        rc = CSCERT_OK;
+        goto out;
+    }
+    if ((rc = cscert_ca_serial_new(serial)) < 0
+        || (rc = cscert_ca_sign(&out->cert, ca, s->req, &t, serial, &out->capped)) < 0
+        || (rc = ca__serial_hex(out->serial, sizeof(out->serial),
+                                X509_get0_serialNumber(out->cert))) < 0)
+        goto out;
+    out->disposition = CSCERT_CA_ISSUED;
+out:
+    if (rc < 0)
+        cscert_ca_result_clear(out);
+    ca_db_request_clear(&prev);
+    cscert_ca_template_clear(&t);
+    return rc;
+}
+
+static json_t *decision_event(const cscert_ca_submission *s, const cscert_ca_result *r,
+                              const char *now)
+{
+    return json_pack("{s:s, s:s, s:s*, s:s*, s:i, s:I, s:s, s:s, s:s*, s:b, s:b}", "time", now,
+                     "event", r->disposition == CSCERT_CA_ISSUED ? "issued" : "pending", "actor",
+                     s->requester, "source", s->source, "pid", (int)getpid(), "request_id",
+                     (json_int_t)r->id, "template",
+                     s->template_name ? s->template_name : CSCERT_CA_TEMPLATE_DEFAULT, "subject",
+                     r->prepared->subject, "serial", *r->serial ? r->serial : NULL,
+                     "notafter_capped_to_issuer", r->capped, "reenroll", s->reenroll);
 }
 
 int cscert_ca_commit_batch(cscert_ca *ca, const cscert_ca_submission *const *s,
                            cscert_ca_result *const *r, size_t n)
 {
-    char now[32], subject[512];
+    char now[32];
+    json_t *events;
     size_t i;
-    int rc, any = 0;
+    int rc = CSCERT_OK, any = 0;
 
-    for (i = 0; i < n; i++)
-        any |= !r[i]->repeated;
+    for (i = 0; i < n; i++) {
+        if (r[i]->repeated)
+            continue;
+        any = 1;
+        if (!r[i]->prepared && (rc = prepared_new(&r[i]->prepared, s[i]->req)) < 0)
+            return rc;
+    }
     if (!any)
         return CSCERT_OK;
     cscert_now_rfc3339(now);
     if ((rc = ca_db_begin(ca->db)) < 0)
         return rc;
     for (i = 0; i < n; i++) {
-        ca_db_request row = {0};
+        const struct ca_prepared *p = r[i]->prepared;
         const char *tname = s[i]->template_name ? s[i]->template_name : CSCERT_CA_TEMPLATE_DEFAULT;
+        ca_db_request row = {0};
 
         if (r[i]->repeated)
             continue;
-        if ((rc = csr_der_hash(&row.csr_der, &row.csr_len, row.csr_sha256, s[i]->req)) < 0)
-            break;
-        X509_NAME_oneline(X509_REQ_get_subject_name(s[i]->req), subject, sizeof(subject));
-        names_csv(&row.sans, s[i]->req);
+        row.csr_der = p->csr_der;
+        row.csr_len = p->csr_len;
+        memcpy(row.csr_sha256, p->csr_sha256, sizeof(row.csr_sha256));
         row.template_name = (char *)tname;
         row.requester = (char *)s[i]->requester;
         row.source = (char *)s[i]->source;
-        row.subject = subject;
+        row.subject = (char *)p->subject;
+        row.sans = p->sans;
         row.disposition = r[i]->disposition;
         snprintf(row.serial, sizeof(row.serial), "%s", r[i]->serial);
         snprintf(row.submitted, sizeof(row.submitted), "%s", now);
         if (r[i]->disposition == CSCERT_CA_ISSUED)
             snprintf(row.decided, sizeof(row.decided), "%s", now);
-        rc = ca_db_request_insert(&r[i]->id, ca->db, &row);
-        OPENSSL_free(row.csr_der);
-        free(row.sans);
-        if (rc < 0)
+        if ((rc = ca_db_request_insert(&r[i]->id, ca->db, &row)) < 0)
             break;
+        /* The issued SAN is the request's names (add_san), so they are
+         * recorded as they were computed here. */
         if (r[i]->disposition == CSCERT_CA_ISSUED
-            && (rc = ca_db_cert_insert(ca->db, r[i]->serial, r[i]->id, r[i]->cert, s[i]->requester,
-                                       tname)) < 0)
+            && (rc = ca_db_cert_insert(ca->db, r[i]->serial, r[i]->id, r[i]->cert, p->sans,
+                                       s[i]->requester, tname)) < 0)
             break;
     }
     if (rc == CSCERT_OK)
@@ -1498,9 +1542,20 @@ int cscert_ca_commit_batch(cscert_ca *ca, const cscert_ca_submission *const *s,
                 r[i]->id = 0;
         return rc;
     }
-    for (i = 0; i < n; i++)
-        if (!r[i]->repeated)
-            audit_decision(ca, s[i], r[i]);
+    /* One append for the whole batch. */
+    if ((events = json_array())) {
+        for (i = 0; i < n; i++)
+            if (!r[i]->repeated)
+                json_array_append_new(events, decision_event(s[i], r[i], now));
+        if (cscert__jsonl_append_all(ca->sh->audit_path, events, 0) < 0)
+            cscert__warn("%s", cscert_error_last());
+        json_decref(events);
+    }
+    /* Recorded: what prepare computed is no longer needed. */
+    for (i = 0; i < n; i++) {
+        prepared_free(r[i]->prepared);
+        r[i]->prepared = NULL;
+    }
     return CSCERT_OK;
 }
 
@@ -1570,7 +1625,7 @@ int cscert_ca_request_issue(cscert_ca_result *out, cscert_ca *ca, int64_t id, co
     if ((rc = ca_db_begin(ca->db)) < 0)
         goto out;
     if ((rc = ca_db_request_decide(ca->db, id, CSCERT_CA_ISSUED, out->serial, NULL)) < 0
-        || (rc = ca_db_cert_insert(ca->db, out->serial, id, out->cert, row.requester,
+        || (rc = ca_db_cert_insert(ca->db, out->serial, id, out->cert, row.sans, row.requester,
                                    row.template_name)) < 0
         || (rc = ca_db_commit(ca->db)) < 0) {
         ca_db_rollback(ca->db);

@@ -20,9 +20,14 @@
 
 #define CA_DB_SCHEMA_VERSION 1
 
+/* The statements every enrollment runs, prepared once per connection
+ * (SQLITE_PREPARE_PERSISTENT) instead of once per request. */
+enum { STMT_META, STMT_TEMPLATE, STMT_GRANTS, STMT_REPEAT, STMT_N };
+
 struct ca_db {
     sqlite3 *db;
     char *path;
+    sqlite3_stmt *cache[STMT_N];
 };
 
 static const char *const schema_v1 =
@@ -52,6 +57,26 @@ static int db_error(ca_db *db, const char *doing)
 static int prepare(sqlite3_stmt **out, ca_db *db, const char *sql)
 {
     return cscert__sql_prepare(out, db->db, db->path, sql);
+}
+
+/* A cached statement, reset and unbound; give it back with release(). */
+static int cached(sqlite3_stmt **out, ca_db *db, int slot, const char *sql)
+{
+    if (db->cache[slot]) {
+        *out = db->cache[slot];
+        return CSCERT_OK;
+    }
+    if (sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->cache[slot], NULL)
+        != SQLITE_OK)
+        return db_error(db, "preparing a statement");
+    *out = db->cache[slot];
+    return CSCERT_OK;
+}
+
+static void release(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
 }
 
 static int exec(ca_db *db, const char *sql, const char *doing)
@@ -134,6 +159,8 @@ void ca_db_close(ca_db *db)
 {
     if (!db)
         return;
+    for (int i = 0; i < STMT_N; i++)
+        sqlite3_finalize(db->cache[i]);
     sqlite3_close(db->db);
     free(db->path);
     free(db);
@@ -163,7 +190,7 @@ int ca_db_meta_get(char **out, ca_db *db, const char *key)
     int rc;
 
     *out = NULL;
-    if ((rc = prepare(&s, db, "SELECT value FROM meta WHERE key=?")) < 0)
+    if ((rc = cached(&s, db, STMT_META, "SELECT value FROM meta WHERE key=?")) < 0)
         return rc;
     cscert__sql_bind(s, 1, key);
     rc = sqlite3_step(s);
@@ -173,7 +200,7 @@ int ca_db_meta_get(char **out, ca_db *db, const char *key)
         rc = CSCERT_ENOTFOUND;
     else
         rc = db_error(db, "reading the CA's settings");
-    sqlite3_finalize(s);
+    release(s);
     return rc;
 }
 
@@ -205,7 +232,7 @@ static int load_groups(char ***out, ca_db *db, const char *template_name)
     int rc;
 
     *out = NULL;
-    if ((rc = prepare(&s, db, "SELECT grp FROM grants WHERE template=? ORDER BY grp")) < 0)
+    if ((rc = cached(&s, db, STMT_GRANTS, "SELECT grp FROM grants WHERE template=? ORDER BY grp")) < 0)
         return rc;
     cscert__sql_bind(s, 1, template_name);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -223,7 +250,7 @@ static int load_groups(char ***out, ca_db *db, const char *template_name)
     }
     rc = rc == SQLITE_DONE ? CSCERT_OK : db_error(db, "reading the grants");
 out:
-    sqlite3_finalize(s);
+    release(s);
     if (rc < 0)
         cscert_x509_names_free(v);
     else
@@ -237,7 +264,7 @@ int ca_db_template_get(cscert_ca_template *out, ca_db *db, const char *name)
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = prepare(&s, db, "SELECT name, validity_days, eku, min_rsa_bits, min_ec_bits, hashes,"
+    if ((rc = cached(&s, db, STMT_TEMPLATE, "SELECT name, validity_days, eku, min_rsa_bits, min_ec_bits, hashes,"
                               " allowed_domains, manual FROM templates WHERE name=?")) < 0)
         return rc;
     cscert__sql_bind(s, 1, name);
@@ -257,7 +284,7 @@ int ca_db_template_get(cscert_ca_template *out, ca_db *db, const char *name)
     } else {
         rc = db_error(db, "reading a template");
     }
-    sqlite3_finalize(s);
+    release(s);
     if (rc == CSCERT_OK)
         rc = load_groups(&out->groups, db, out->name);
     if (rc < 0)
@@ -553,7 +580,8 @@ static int row_to_request(ca_db_request *r, sqlite3_stmt *s)
     return CSCERT_OK;
 }
 
-static int request_one(ca_db_request *out, ca_db *db, sqlite3_stmt *s)
+/* One row of s; s is finalized, or only reset when it is a cached one. */
+static int request_one(ca_db_request *out, ca_db *db, sqlite3_stmt *s, int is_cached)
 {
     int rc = sqlite3_step(s);
 
@@ -561,7 +589,10 @@ static int request_one(ca_db_request *out, ca_db *db, sqlite3_stmt *s)
         rc = row_to_request(out, s);
     else
         rc = rc == SQLITE_DONE ? CSCERT_ENOTFOUND : db_error(db, "reading the request queue");
-    sqlite3_finalize(s);
+    if (is_cached)
+        release(s);
+    else
+        sqlite3_finalize(s);
     return rc;
 }
 
@@ -572,13 +603,13 @@ int ca_db_request_find(ca_db_request *out, ca_db *db, const char *csr_sha256,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = prepare(&s, db, "SELECT " REQUEST_COLS " FROM requests WHERE csr_sha256=?"
+    if ((rc = cached(&s, db, STMT_REPEAT, "SELECT " REQUEST_COLS " FROM requests WHERE csr_sha256=?"
                               " AND requester=? AND template=? ORDER BY id DESC LIMIT 1")) < 0)
         return rc;
     cscert__sql_bind(s, 1, csr_sha256);
     cscert__sql_bind(s, 2, requester);
     cscert__sql_bind(s, 3, template_name);
-    return request_one(out, db, s);
+    return request_one(out, db, s, 1);
 }
 
 int ca_db_request_get(ca_db_request *out, ca_db *db, int64_t id)
@@ -590,7 +621,7 @@ int ca_db_request_get(ca_db_request *out, ca_db *db, int64_t id)
     if ((rc = prepare(&s, db, "SELECT " REQUEST_COLS " FROM requests WHERE id=?")) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, id);
-    return request_one(out, db, s);
+    return request_one(out, db, s, 0);
 }
 
 int ca_db_request_insert(int64_t *id, ca_db *db, const ca_db_request *r)
@@ -688,31 +719,34 @@ int ca_db_request_list(json_t **out, ca_db *db, int pending_only)
 /* ---- certificates ---- */
 
 int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x,
-                      const char *requester, const char *template_name)
+                      const char *sans, const char *requester, const char *template_name)
 {
     sqlite3_stmt *s = NULL;
     unsigned char *der = NULL;
-    char nb[32], na[32], subject[512], *sans = NULL;
+    char nb[32], na[32], subject[512], *own = NULL;
     char **names = NULL;
     size_t n = 0, cap = 1, off = 0;
-    int len, rc;
+    int len, rc = CSCERT_OK;
 
     if ((len = i2d_X509(x, &der)) <= 0)
         return cscert__crypto_error("certificate", "encoding an issued certificate");
     ca__time_rfc3339(nb, X509_get0_notBefore(x));
     ca__time_rfc3339(na, X509_get0_notAfter(x));
     X509_NAME_oneline(X509_get_subject_name(x), subject, sizeof(subject));
-    if ((rc = cscert_x509_names(&names, &n, x)) < 0)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(names[i]) + 2;
-    if (!(sans = malloc(cap))) {
-        rc = cscert__oom();
-        goto out;
+    if (!sans) {
+        if ((rc = cscert_x509_names(&names, &n, x)) < 0)
+            goto out;
+        for (size_t i = 0; i < n; i++)
+            cap += strlen(names[i]) + 2;
+        if (!(own = malloc(cap))) {
+            rc = cscert__oom();
+            goto out;
+        }
+        own[0] = '\0';
+        for (size_t i = 0; i < n; i++)
+            off += (size_t)snprintf(own + off, cap - off, "%s%s", i ? "," : "", names[i]);
+        sans = own;
     }
-    sans[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        off += (size_t)snprintf(sans + off, cap - off, "%s%s", i ? "," : "", names[i]);
     if ((rc = prepare(&s, db, "INSERT INTO certs(serial, request_id, subject, sans, not_before,"
                               " not_after, requester, template, der)"
                               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
@@ -732,7 +766,7 @@ int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x
                                "serial number already issued (a random collision)");
 out:
     OPENSSL_free(der);
-    free(sans);
+    free(own);
     cscert_x509_names_free(names);
     return rc;
 }

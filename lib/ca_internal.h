@@ -81,8 +81,9 @@ int ca_db_request_decide(ca_db *db, int64_t id, cscert_ca_disposition d, const c
                          const char *reason);
 int ca_db_request_list(json_t **out, ca_db *db, int pending_only);
 
+/* sans: "a,b" as recorded (NULL: read from x). */
 int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x,
-                      const char *requester, const char *template_name);
+                      const char *sans, const char *requester, const char *template_name);
 int ca_db_cert_get(X509 **out, ca_db *db, const char *serial);
 /* EEXISTS when already revoked; ENOTFOUND for an unknown serial. */
 int ca_db_cert_revoke(ca_db *db, const char *serial, int reason_code);

@@ -11,34 +11,75 @@
 
 #include "cscert/error.h"
 
-int cscert__jsonl_append(const char *path, json_t *o, int sync)
+static int write_lines(const char *path, const char *buf, size_t len, int sync)
 {
-    char *line;
-    size_t len;
     ssize_t w;
     int fd, rc = CSCERT_OK;
-    mode_t old_mask;
+    mode_t old_mask = umask(077);
 
-    if (!(line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)))
-        return cscert__oom();
-    len = strlen(line);
-    if (len + 1 > CSCERT_JSONL_LINE_MAX)
-        len = CSCERT_JSONL_LINE_MAX - 1; /* never: the fields are short */
-    line[len++] = '\n'; /* replaces the NUL; one write() per line, O_APPEND */
-    old_mask = umask(077);
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     umask(old_mask);
-    if (fd < 0) {
-        rc = cscert_error_setf(CSCERT_EIO, path, "check the home's permissions",
-                               "cannot open the audit log: %s", strerror(errno));
-    } else {
-        w = write(fd, line, len);
-        if (w != (ssize_t)len || (sync && fsync(fd) < 0))
-            rc = cscert_error_setf(CSCERT_EIO, path, "check free space",
-                                   "cannot append to the audit log: %s", strerror(errno));
-        close(fd);
+    if (fd < 0)
+        return cscert_error_setf(CSCERT_EIO, path, "check the home's permissions",
+                                 "cannot open the audit log: %s", strerror(errno));
+    w = write(fd, buf, len);
+    if (w != (ssize_t)len || (sync && fsync(fd) < 0))
+        rc = cscert_error_setf(CSCERT_EIO, path, "check free space",
+                               "cannot append to the audit log: %s", strerror(errno));
+    close(fd);
+    return rc;
+}
+
+int cscert__jsonl_append_all(const char *path, json_t *arr, int sync)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0, i;
+    json_t *o;
+    int rc;
+
+    json_array_foreach(arr, i, o) {
+        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        size_t n = line ? strlen(line) : 0;
+
+        if (!line) {
+            free(buf);
+            return cscert__oom();
+        }
+        if (n + 1 > CSCERT_JSONL_LINE_MAX)
+            n = CSCERT_JSONL_LINE_MAX - 1; /* never: the fields are short */
+        if (len + n + 1 > cap) {
+            size_t ncap = (len + n + 1) * 2;
+            char *nb = realloc(buf, ncap);
+
+            if (!nb) {
+                free(line);
+                free(buf);
+                return cscert__oom();
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        memcpy(buf + len, line, n);
+        len += n;
+        buf[len++] = '\n';
+        free(line);
     }
-    free(line);
+    rc = len ? write_lines(path, buf, len, sync) : CSCERT_OK;
+    free(buf);
+    return rc;
+}
+
+int cscert__jsonl_append(const char *path, json_t *o, int sync)
+{
+    json_t *arr = json_array();
+    int rc;
+
+    if (!arr || json_array_append(arr, o) < 0) {
+        json_decref(arr);
+        return cscert__oom();
+    }
+    rc = cscert__jsonl_append_all(path, arr, sync);
+    json_decref(arr);
     return rc;
 }
 

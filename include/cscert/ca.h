@@ -210,6 +210,8 @@ typedef struct cscert_ca_result {
     char reason[256];            /* denied: why */
     int capped;                  /* notAfter was cut to the issuer's */
     int repeated;                /* an earlier submission of the same request answered */
+    struct ca_prepared *prepared; /* library-private: what prepare computed for commit_batch
+                                     (freed by commit_batch, or by cscert_ca_result_clear) */
 } cscert_ca_result;
 
 void cscert_ca_result_clear(cscert_ca_result *r);

@@ -18,6 +18,9 @@
  * an issuance, and an fsync per line would halve its rate). EIO naming
  * path. */
 int cscert__jsonl_append(const char *path, json_t *o, int sync);
+/* Every object of the array arr (not stolen), one line each, in one
+ * write(): a batch of decisions costs one append. */
+int cscert__jsonl_append_all(const char *path, json_t *arr, int sync);
 /* Every line that parses, as an array; a missing file is an empty array. */
 int cscert__jsonl_read(json_t **out, const char *path);
 
