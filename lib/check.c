@@ -8,10 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "cscert/assign.h"
 #include "cscert/certinfo.h"
+#include "cscert/web.h"
+#include "cscert/x509.h"
 
 /* 2048 bits: the smallest RSA key cscert calls strong (R12, R15). */
 #define CHECK_RSA_MIN_BITS 2048
@@ -86,16 +89,36 @@ static int cert_findings(struct acc *a, cscert_store *st, const char *uses, csce
     const char *t = rec->thumbprint;
     cscert_chain_status cs;
     EXTENDED_KEY_USAGE *eku;
-    EVP_PKEY *pub = X509_get0_pubkey(rec->x509);
+    EVP_PKEY *pub = X509_get0_pubkey(rec->x509), *key = NULL;
     char d[32], fix[512];
     time_t na = 0, nb = 0;
     int rc, i, server_auth = 0;
 
     snprintf(fix, sizeof(fix), "cscert request --renew --type %s", uses);
-    if (rec->key_id == 0
-        && (rc = add(a, CSCERT_SEV_ERROR, uses, t, "missing-key", NULL,
-                     "import the certificate's PKCS#12 with its key, or request a new certificate",
-                     "%s has no private key in this store", t)) < 0)
+    /* Spec 3.4's "missing private key": none recorded, or the recorded
+     * one is gone (a store restored without its keys), does not load, or
+     * is not this certificate's (web serve would refuse the binding). */
+    if (rec->key_id == 0) {
+        rc = add(a, CSCERT_SEV_ERROR, uses, t, "missing-key", NULL,
+                 "import the certificate's PKCS#12 with its key, or request a new certificate",
+                 "%s has no private key in this store", t);
+    } else if ((rc = cscert_store_get_key(&key, st, rec->key_id)) == CSCERT_ENOMEM) {
+        return rc;
+    } else if (rc < 0) {
+        snprintf(d, sizeof(d), "%.31s", rc == CSCERT_ENOTFOUND ? "is gone" : "does not load");
+        cscert_error_clear();
+        rc = add(a, CSCERT_SEV_ERROR, uses, t, "missing-key", NULL,
+                 "import the certificate's PKCS#12 with its key, or request a new certificate",
+                 "%s has no private key in this store: its key (%lld) %s", t, (long long)rec->key_id, d);
+    } else if (X509_check_private_key(rec->x509, key) != 1) {
+        ERR_clear_error();
+        rc = add(a, CSCERT_SEV_ERROR, uses, t, "missing-key", NULL,
+                 "import the certificate's PKCS#12 with its key, or request a new certificate",
+                 "%s has no private key in this store: the key recorded for it (%lld) is another one", t,
+                 (long long)rec->key_id);
+    }
+    EVP_PKEY_free(key);
+    if (rc < 0)
         return rc;
     if ((rc = cscert_certinfo_chain(&cs, st, rec->x509, NULL)) < 0)
         return rc;
@@ -149,6 +172,175 @@ static int cert_findings(struct acc *a, cscert_store *st, const char *uses, csce
     return CSCERT_OK;
 }
 
+/* An earlier finding of this kind for this thumbprint, or NULL. */
+static cscert_finding *find_same(struct acc *a, const char *kind, const char *thumb)
+{
+    size_t i;
+
+    for (i = 0; i < a->n; i++)
+        if (!strcmp(a->v[i].kind, kind) && !strcmp(a->v[i].thumbprint, thumb))
+            return &a->v[i];
+    return NULL;
+}
+
+/* Add uses ("A,B") to a finding's list, each once. */
+static void add_uses(cscert_finding *x, const char *uses)
+{
+    char buf[sizeof(x->use)], *tok, *save = NULL, probe[64], hay[sizeof(x->use) + 2];
+
+    snprintf(buf, sizeof(buf), "%s", uses);
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        snprintf(probe, sizeof(probe), ",%s,", tok);
+        snprintf(hay, sizeof(hay), ",%s,", x->use);
+        if (!strstr(hay, probe))
+            snprintf(x->use + strlen(x->use), sizeof(x->use) - strlen(x->use), "%s%s", x->use[0] ? "," : "", tok);
+    }
+}
+
+/* The CA certificates above a leaf: the chain as a client builds it from
+ * Root + CA (time not checked, so an expired link still shows up in
+ * it). Each link that has expired, is not valid yet or expires within
+ * warn_days is a finding naming it, once per CA certificate however many
+ * assigned certificates it issued (`uses` then lists them all): when the
+ * issuing CA lapses, every certificate below it stops validating. */
+static int chain_ca_findings(struct acc *a, STACK_OF(X509) *roots, STACK_OF(X509) *cas, const char *uses,
+                             cscert_cert_rec *rec, const cscert_check_opts *o, time_t now)
+{
+    X509_STORE *xs = NULL;
+    X509_STORE_CTX *vctx = NULL;
+    STACK_OF(X509) *chain = NULL;
+    char fix[512], d[32], thumb[41], *subj = NULL;
+    int i, rc = CSCERT_OK;
+
+    if (!(xs = X509_STORE_new()) || !(vctx = X509_STORE_CTX_new())) {
+        rc = cscert__oom();
+        goto out;
+    }
+    for (i = 0; i < sk_X509_num(roots); i++)
+        X509_STORE_add_cert(xs, sk_X509_value(roots, i));
+    if (!X509_STORE_CTX_init(vctx, xs, rec->x509, cas)) {
+        rc = cscert__oom();
+        goto out;
+    }
+    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(vctx), X509_V_FLAG_NO_CHECK_TIME);
+    (void)X509_verify_cert(vctx); /* trust is judged by cert_findings; here only the links */
+    ERR_clear_error();
+    chain = X509_STORE_CTX_get1_chain(vctx);
+    for (i = 1; chain && i < sk_X509_num(chain); i++) {
+        X509 *c = sk_X509_value(chain, i);
+        int self = X509_check_issued(c, c) == X509_V_OK;
+        const char *where = self ? "Root" : "CA", *kind = NULL;
+        cscert_severity sev = CSCERT_SEV_ERROR;
+        cscert_finding *prev;
+        time_t na = 0, nb = 0;
+
+        if ((rc = cscert_certinfo_time_t(&na, X509_get0_notAfter(c))) < 0
+            || (rc = cscert_certinfo_time_t(&nb, X509_get0_notBefore(c))) < 0
+            || (rc = cscert_x509_thumbprint(thumb, c)) < 0)
+            goto out;
+        if (na < now)
+            kind = "ca-expired";
+        else if (nb > now)
+            kind = "ca-not-yet-valid";
+        else if ((long long)(na - now) < o->warn_days * CHECK_DAY)
+            kind = "ca-expiring", sev = CSCERT_SEV_WARNING;
+        if (!kind)
+            continue;
+        if ((prev = find_same(a, kind, thumb))) {
+            add_uses(prev, uses);
+            continue;
+        }
+        free(subj);
+        subj = NULL;
+        if ((rc = cscert_certinfo_name(&subj, X509_get_subject_name(c))) < 0)
+            goto out;
+        snprintf(fix, sizeof(fix), "renew the CA certificate '%s' at its CA, import the new one (cscert import"
+                 " NEW-CA.cer%s), then renew what it issued: cscert request --renew --type %s", subj,
+                 self ? " --store Root" : "", uses);
+        cscert_certinfo_time(d, nb > now ? X509_get0_notBefore(c) : X509_get0_notAfter(c));
+        /* "the CA certificate X ('CN=...', in CA) expired on D; the chain of LEAF goes through it" */
+        if (nb > now && na >= now)
+            rc = add(a, sev, uses, thumb, kind, NULL, fix, "the CA certificate %s ('%s', in %s) is not valid"
+                     " before %s; the chain of %s goes through it", thumb, subj, where, d, rec->thumbprint);
+        else if (na < now)
+            rc = add(a, sev, uses, thumb, kind, NULL, fix, "the CA certificate %s ('%s', in %s) expired on %s;"
+                     " the chain of %s goes through it", thumb, subj, where, d, rec->thumbprint);
+        else
+            rc = add(a, sev, uses, thumb, kind, NULL, fix, "the CA certificate %s ('%s', in %s) expires on %s,"
+                     " in %lld days (warning from %d days); the chain of %s goes through it", thumb, subj, where,
+                     d, (long long)(na - now) / CHECK_DAY, o->warn_days, rec->thumbprint);
+        if (rc < 0)
+            goto out;
+    }
+out:
+    free(subj);
+    sk_X509_pop_free(chain, X509_free);
+    X509_STORE_CTX_free(vctx);
+    X509_STORE_free(xs);
+    return rc;
+}
+
+/* Is there already a certificate finding that says what this binding
+ * problem says? (The served certificate is the assigned one, so the
+ * missing name, the expiry or the untrusted chain was reported above.) */
+static int web_duplicate(struct acc *a, const cscert_web_result *r, const cscert_web_problem *p)
+{
+    size_t i;
+
+    if (!strcmp(p->kind, "binding-unassigned")) {
+        for (i = 0; i < a->n; i++)
+            if (!strcmp(a->v[i].kind, "unassigned") && !strcmp(a->v[i].use, r->binding.use))
+                return 1;
+        return 0;
+    }
+    if (!r->match)
+        return 0;
+    for (i = 0; i < a->n; i++) {
+        const cscert_finding *x = &a->v[i];
+
+        if (strcmp(x->thumbprint, r->served))
+            continue;
+        if ((!strcmp(p->kind, "binding-missing-name") && !strcmp(x->kind, "missing-name") && p->name && x->name
+             && !strcmp(p->name, x->name))
+            || (!strcmp(p->kind, "binding-expired") && !strcmp(x->kind, "expired"))
+            || (!strcmp(p->kind, "binding-untrusted-chain") && !strcmp(x->kind, "untrusted-chain")))
+            return 1;
+    }
+    return 0;
+}
+
+/* Issue 6: while `web serve` runs on this home, what `web verify` finds
+ * is part of the check: a binding that serves another certificate than
+ * the assignment, serves none, cannot be reached, lacks a site's name or
+ * sends a chain a client cannot verify. */
+static int web_findings(struct acc *a, cscert_store *st, const cscert_check_opts *o)
+{
+    cscert_web_verify_opts vo = { .timeout_ms = o->web_timeout_ms };
+    cscert_web_result *v = NULL;
+    size_t n = 0, i, j;
+    long pid = 0;
+    int rc;
+
+    if (o->no_web || !cscert_web_running(&pid, st))
+        return CSCERT_OK;
+    if ((rc = cscert_web_verify(&v, &n, st, &vo)) < 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < v[i].n_problems; j++) {
+            const cscert_web_problem *p = &v[i].problems[j];
+
+            if (web_duplicate(a, &v[i], p))
+                continue;
+            if ((rc = add(a, CSCERT_SEV_ERROR, v[i].binding.use, v[i].served[0] ? v[i].served : v[i].assigned,
+                          p->kind, p->name, p->fix, "%s", p->message)) < 0)
+                goto out;
+        }
+    rc = CSCERT_OK;
+out:
+    cscert_web_results_free(v, n);
+    return rc;
+}
+
 int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cscert_check_opts *opts)
 {
     cscert_check_opts o = opts ? *opts : (cscert_check_opts){ 0 };
@@ -156,6 +348,7 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
     char **uses = NULL, **need = NULL, **have = NULL, *fix = NULL, joined[192], fixbuf[512];
     cscert_assignment *asg = NULL;
     cscert_cert_rec *rec = NULL;
+    STACK_OF(X509) *roots = NULL, *cas = NULL;
     size_t nu = 0, na = 0, nn = 0, nh = 0, i, j, k;
     const char *same[CSCERT_ASSIGN_MAX_USES];
     int rc, *done = NULL;
@@ -167,7 +360,8 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
         o.warn_days = CSCERT_CHECK_WARN_DAYS;
     now = o.now ? (time_t)o.now : time(NULL);
     if ((rc = cscert__assign_required_uses(&uses, &nu, st)) < 0
-        || (rc = cscert_store_list_assignments(&asg, &na, st)) < 0)
+        || (rc = cscert_store_list_assignments(&asg, &na, st)) < 0
+        || (rc = cscert_store_trust(&roots, &cas, st)) < 0)
         goto out;
     if (!(done = calloc(nu + 1, sizeof(*done)))) {
         rc = cscert__oom();
@@ -210,7 +404,8 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
                 goto out;
             continue;
         }
-        if (rc < 0 || (rc = cert_findings(&a, st, joined, rec, &o, now)) < 0)
+        if (rc < 0 || (rc = cert_findings(&a, st, joined, rec, &o, now)) < 0
+            || (rc = chain_ca_findings(&a, roots, cas, joined, rec, &o, now)) < 0)
             goto out;
         /* Spec 5.2: name every missing name, one finding each. */
         if ((rc = cscert_certinfo_dns_names(&have, &nh, NULL, rec->x509)) < 0)
@@ -238,6 +433,8 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
         cscert_cert_rec_free(rec);
         rec = NULL;
     }
+    if ((rc = web_findings(&a, st, &o)) < 0)
+        goto out;
     *out = a.v;
     *n = a.n;
     a.v = NULL;
@@ -248,6 +445,8 @@ out:
     cscert_certinfo_names_free(need);
     cscert_certinfo_names_free(have);
     cscert_assign_uses_free(uses);
+    sk_X509_pop_free(roots, X509_free);
+    sk_X509_pop_free(cas, X509_free);
     free(fix);
     free(done);
     free(asg);

@@ -200,6 +200,18 @@ check "set --force puts the combined certificate back" "$CSCERT" set --type Defa
     --thumbprint "$T_FE" --force
 out=$("$CSCERT" check 2>&1); rc=$?
 assert_eq "check is clean again" "0" "$rc"
+# The issuing CA (1825 days) falls inside a 1900-day horizon: named once.
+out=$("$CSCERT" check --warn-days 1900 2>&1); rc=$?
+assert_eq "check --warn-days 1900: the issuing CA expires inside it (exit 3)" "3" "$rc"
+assert_contains "check names the issuing CA by thumbprint and subject" \
+    "the CA certificate $T_ICA ('CN=Contoso Issuing CA', in CA) expires on" "$out"
+check "check --json: one ca-expiring warning for the ICA, over every use below it" "$PY" -c "
+import json, subprocess
+d = json.loads(subprocess.run(['$CSCERT', 'check', '--json', '--warn-days', '1900'], capture_output=True).stdout)
+f = [x for x in d['findings'] if x['kind'] == 'ca-expiring']
+assert len(f) == 1 and f[0]['thumbprint'] == '$T_ICA' and f[0]['severity'] == 'warning', f
+assert sorted(f[0]['use'].split(',')) == ['Default', 'OAuthTokenIssuer', 'WebServicesExternal', 'WebServicesInternal'], f
+assert 'cscert import NEW-CA.cer' in f[0]['fix'], f"
 
 # ---- bad set rows ----
 cat > expired.py <<'PY'
@@ -306,5 +318,48 @@ assert_eq "check after remove exits 3" "3" "$rc"
 assert_contains "check names the unassigned use" "no certificate is assigned to WebServicesExternal" "$out"
 check "remove-cert deletes an unassigned certificate" "$CSCERT" remove-cert "$T_EXT"
 expect_fail "it is gone" 1 "$T_EXT" "$CSCERT" show "$T_EXT"
+
+# ---- an expired intermediate in the chain of a valid certificate ----
+cat > oldca.py <<'PY'
+import datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+root = x509.load_pem_x509_certificate(open("root.pem", "rb").read())
+rkey = serialization.load_pem_private_key(open("root.key", "rb").read(), None)
+key = ec.generate_private_key(ec.SECP256R1())
+now = datetime.datetime.utcnow()
+c = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Contoso Old Issuing CA")]))
+     .issuer_name(root.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(now - datetime.timedelta(days=800)).not_valid_after(now - datetime.timedelta(days=2))
+     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+     .sign(rkey, hashes.SHA256()))
+open("oldca.pem", "wb").write(c.public_bytes(serialization.Encoding.PEM))
+open("oldca.key", "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
+PY
+"$PY" oldca.py
+T_OLDCA=$(sha1 oldca.pem)
+check "request a WebServicesExternal certificate again" "$CSCERT" request --new --type WebServicesExternal --output ext2.csr
+# A leaf valid today, issued (copying the request's names) by the CA that expired two days ago.
+sed 's/"ica.pem"/"oldca.pem"/; s/"ica.key"/"oldca.key"/; s/not_valid_after(now - datetime.timedelta(days=1))/not_valid_after(now + datetime.timedelta(days=300))/; s/days=400/days=1/' \
+    expired.py > byoldca.py
+"$PY" byoldca.py ext2.csr ext2.cer
+cat ext2.cer oldca.pem > ext2-chain.pem
+T_EXT2=$(sha1 ext2.cer)
+check "import the response with its expired issuing CA" "$CSCERT" import ext2-chain.pem
+check "assign it to WebServicesExternal (--force)" "$CSCERT" set --type WebServicesExternal --thumbprint "$T_EXT2" --force
+before=$(store_state "$H1")
+out=$("$CSCERT" check 2>&1); rc=$?
+assert_eq "check: an expired intermediate exits 3" "3" "$rc"
+assert_contains "check names the expired intermediate, its subject and the leaf" \
+    "the CA certificate $T_OLDCA ('CN=Contoso Old Issuing CA', in CA) expired on" "$out"
+assert_contains "... and the certificate whose chain goes through it" "the chain of $T_EXT2 goes through it" "$out"
+case "$out" in *"$T_EXT2 expired"*) nok "the leaf itself is not called expired" "$out" ;; *) ok "the leaf itself is not called expired" ;; esac
+assert_eq "check --json: one ca-expired error, for WebServicesExternal" "ca-expired error WebServicesExternal $T_OLDCA" \
+    "$("$CSCERT" check --json | "$PY" -c 'import json,sys; print(" ".join(" ".join((x["kind"], x["severity"], x["use"], x["thumbprint"])) for x in json.load(sys.stdin)["findings"] if x["kind"].startswith("ca-")))')"
+unchanged "check with an expired intermediate changes nothing" "$before"
 
 done_testing

@@ -189,6 +189,11 @@ check "curl still reaches External" curl -sSf --cacert root.pem --resolve webpoo
 out=$("$CSCERT" web verify 2>&1); rc=$?
 assert_eq "verify exits 3" 3 "$rc"
 assert_contains "verify reports Internal serves no certificate" "site 'Internal' on 127.0.0.1:$P_INT serves no certificate" "$out"
+out=$("$CSCERT" check 2>&1); rc=$?
+assert_eq "check while web serve runs: exit 3" 3 "$rc"
+assert_contains "check includes verify's finding: Internal serves no certificate" \
+    "site 'Internal' on 127.0.0.1:$P_INT serves no certificate" "$out"
+assert_contains "check also names the missing key itself" "$T_D has no private key in this store" "$out"
 check "assign b to Internal again" "$CSCERT" set --type WebServicesInternal --thumbprint "$T_B"
 check "assign b to External again" "$CSCERT" set --type WebServicesExternal --thumbprint "$T_B"
 for i in $(seq 1 30); do [ "$(served "$P_INT" webpool01.contoso.net)" = "$T_B" ] && break; sleep 0.1; done
@@ -268,6 +273,23 @@ assert_contains "log: stopped" "stopped" "$(tail -1 serve.log)"
 check "web.pid removed" test ! -e "$CSCERT_HOME/web.pid"
 assert_eq "no key material in the log" "" "$(grep -e 'BEGIN' -e 'PRIVATE KEY-' serve.log)"
 expect_fail "verify without a server: exit 1 naming the address" 1 "cannot connect to 127.0.0.1:" "$CSCERT" web verify
+out=$("$CSCERT" check 2>&1)
+case "$out" in *"site '"*) nok "check without a web serve leaves the bindings out" "$out" ;; *) ok "check without a web serve leaves the bindings out" ;; esac
+# A stale server on External's port (web.pid names it) serving a, while b
+# is assigned: check reports the binding serving another certificate.
+bg openssl s_server -accept 127.0.0.1:"$P_EXT" -cert a.pem -key a.key -cert_chain ica.pem -quiet -www
+STRAY=$LAST_PID
+wait_port "$P_EXT"
+echo "$STRAY" > "$CSCERT_HOME/web.pid"
+out=$("$CSCERT" check 2>&1); rc=$?
+assert_eq "check with a binding serving another certificate: exit 3" 3 "$rc"
+assert_contains "check names the served and the assigned thumbprints" \
+    "site 'External' on 127.0.0.1:$P_EXT serves $T_A, but $T_B is assigned to WebServicesExternal" "$out"
+assert_contains "check names the binding it cannot reach" "site 'Internal': cannot connect to 127.0.0.1:$P_INT" "$out"
+assert_eq "check --json: binding-mismatch for WebServicesExternal, thumbprint served" "WebServicesExternal $T_A" \
+    "$("$CSCERT" check --json | "$PY" -c 'import json,sys; print(" ".join(x["use"]+" "+x["thumbprint"] for x in json.load(sys.stdin)["findings"] if x["kind"] == "binding-mismatch"))')"
+kill "$STRAY"; wait "$STRAY" 2>/dev/null
+rm -f "$CSCERT_HOME/web.pid"
 
 # ---- detached serve ----
 pid=$("$CSCERT" web serve --timeout 2); rc=$?
