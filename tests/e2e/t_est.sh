@@ -1,0 +1,267 @@
+#!/bin/bash
+# csca serve: EST (RFC 7030) over HTTPS end to end on a free 127.0.0.1
+# port. The CA is a subordinate of a root made here by openssl, so the
+# chain has two certificates. Judged with curl (--cacert root.pem
+# --resolve, nothing else), openssl (pkcs7, verify -x509_strict, x509),
+# certtool (--generate-request, --verify-chain), sqlite3 and
+# /usr/bin/python3 + cryptography: cacerts is the whole chain; requests
+# from openssl req (base64 on one line, with line breaks, PEM, DER) and
+# certtool enroll; every status code (401 x3, 403 x3, 400, 404, 405, 413,
+# 415) with the CA database unchanged; 202 + Retry-After, `csca request
+# issue`, then the same request gets 200 (and 403 with the reason after
+# `csca request deny`); 64 concurrent enrollments with
+# no error and no duplicate serial; stalled clients do not block others;
+# SIGHUP renews the TLS certificate; SIGTERM stops it.
+. "$(dirname "$0")/lib.sh"
+cd "$T" || exit 1
+if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
+H="$T/ca"
+HOST=dc01.contoso.net
+CA_NAME='dc01.contoso.net\contoso-DC01-CA'
+ADMINS=RTCUniversalServerAdmins
+csca() { "$CSCA" --home "$H" "$@"; }
+dump() { sqlite3 "$H/csca.db" .dump; }
+
+# ---- the root (openssl) and the subordinate CA (csca) ----
+openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -subj "/CN=Contoso Root CA" \
+    -days 3650 -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>/dev/null
+check "csca init --subordinate-request" csca init --name "$CA_NAME" --key-type rsa:2048 --subordinate-request sub.csr
+printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' > sub.ext
+openssl x509 -req -in sub.csr -CA root.pem -CAkey root.key -CAcreateserial -days 1825 -extfile sub.ext \
+    -out sub.pem 2>/dev/null
+cat sub.pem root.pem > sub-chain.pem
+check "csca install-cert (issuing CA + root)" csca install-cert sub-chain.pem
+echo 'S3cret pass' > pw
+echo 'wrong' > badpw
+check "account web01 in $ADMINS" csca account add web01 --group "$ADMINS" --password-file pw
+check "account guest in Domain Users" csca account add guest --group "Domain Users" --password-file pw
+check "grant Enroll on WebServer" csca template grant WebServer --group "$ADMINS" --enroll
+check "template Manual (manual approval)" csca template add Manual --approval manual
+check "grant Enroll on Manual" csca template grant Manual --group "$ADMINS" --enroll
+check "template Contoso (allowed domains)" csca template add Contoso --allowed-domains "*.contoso.net,contoso.net"
+check "grant Enroll on Contoso" csca template grant Contoso --group "$ADMINS" --enroll
+
+# ---- serve ----
+PORT=$(free_port)
+bg "$CSCA" --home "$H" serve --listen 127.0.0.1:"$PORT" --workers 2 --foreground 2> serve.log
+SERVE=$LAST_PID
+if wait_port "$PORT"; then ok "csca serve listens on 127.0.0.1:$PORT"; else nok "csca serve listens" "$(cat serve.log)"; done_testing; fi
+assert_eq "HOME/serve.pid names the server" "$SERVE" "$(cat "$H/serve.pid" 2>/dev/null)"
+URL="https://$HOST:$PORT/.well-known/est"
+C=(curl -sS --max-time 20 --cacert root.pem --resolve "$HOST:$PORT:127.0.0.1")
+# est PATH OUT [curl args...]: prints the HTTP status; headers in OUT.h, body in OUT
+est() { local p=$1 o=$2; shift 2; "${C[@]}" -o "$o" -D "$o.h" -w '%{http_code}' "$@" "$URL/$p"; }
+enroll() { local o=$1 f=$2; shift 2
+           est "${EP:-simpleenroll}" "$o" --user "${WHO:-web01:S3cret pass}" -H "Content-Type: ${CT:-application/pkcs10}" \
+               --data-binary @"$f" "$@"; }
+hdr() { tr -d '\r' < "$1.h" | awk -v k="$2" 'BEGIN { IGNORECASE = 1 } index(tolower($0), tolower(k) ":") == 1 { sub(/^[^:]*: */, ""); print }'; }
+# p7 FILE OUT: base64 PKCS#7 -> PEM certificates; prints how many
+p7() { openssl base64 -d -in "$1" | openssl pkcs7 -inform DER -print_certs 2>/dev/null | sed -n '/BEGIN/,/END/p' > "$2"
+       grep -c 'BEGIN CERTIFICATE' "$2"; }
+
+# ---- cacerts: the whole chain ----
+assert_eq "GET cacerts: 200" 200 "$(est cacerts cacerts.b64)"
+assert_contains "cacerts: Content-Type application/pkcs7-mime" "application/pkcs7-mime" "$(hdr cacerts.b64 Content-Type)"
+assert_eq "cacerts: Content-Transfer-Encoding base64" base64 "$(hdr cacerts.b64 Content-Transfer-Encoding)"
+assert_eq "cacerts: the whole chain (issuing CA and root)" 2 "$(p7 cacerts.b64 cacerts.pem)"
+assert_eq "cacerts: the root is the openssl root" "$(openssl x509 -in root.pem -noout -fingerprint -sha256)" \
+    "$(openssl x509 -in <(awk '/BEGIN/{n++} n==2' cacerts.pem) -noout -fingerprint -sha256 2>/dev/null)"
+assert_eq "HEAD cacerts: 200" 200 "$("${C[@]}" -I -o /dev/null -w '%{http_code}' "$URL/cacerts")"
+served=$(echo | openssl s_client -connect 127.0.0.1:"$PORT" -servername "$HOST" -showcerts 2>/dev/null)
+assert_eq "TLS chain: leaf + issuing CA + root" 3 "$(grep -c 'BEGIN CERTIFICATE' <<<"$served")"
+echo "$served" | sed -n '/BEGIN/,/END/p' | awk '/BEGIN/{n++} n==1' > tls1.pem
+tls_san=$("$PY" -c 'import sys; from cryptography import x509
+c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+print(" ".join(c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)))' tls1.pem 2>&1)
+assert_eq "TLS certificate issued by the CA for its host" "$HOST" "$tls_san"
+check "TLS certificate verifies (x509_strict) to the root" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem tls1.pem
+assert_eq "TLS 1.1 refused" no "$(echo | openssl s_client -connect 127.0.0.1:"$PORT" -tls1_1 >/dev/null 2>&1 && echo yes || echo no)"
+
+# ---- enrollment: requests from openssl and certtool ----
+judge() { # PEM: SANs, EKU, CA flag, as one line
+    "$PY" -c 'import sys; from cryptography import x509
+c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+eku = [o._name for o in c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value]
+print(" ".join(san), "|", ",".join(eku), "| ca=%s" % c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)' "$1" 2>&1; }
+# got NAME: the issued certificate (first of the PKCS#7) as NAME.pem
+got() { p7 "$1" "$1.all" >/dev/null; awk '/BEGIN/{n++} n==1' "$1.all" > "$1.pem"; }
+openssl req -new -newkey rsa:2048 -nodes -keyout fe01.key -subj "/CN=fe01.contoso.net" \
+    -addext "subjectAltName=DNS:fe01.contoso.net,DNS:pool01.contoso.net,DNS:meet.contoso.com" -outform DER -out fe01.der 2>/dev/null
+base64 -w0 fe01.der > fe01.oneline
+openssl base64 -in fe01.der > fe01.lines
+openssl req -inform DER -in fe01.der -out fe01.csr.pem
+for form in oneline lines csr.pem der; do
+    assert_eq "simpleenroll, openssl req CSR as $form: 200" 200 "$(WHO=web01:"S3cret pass" enroll "r-$form.b64" fe01.$form)"
+done
+assert_eq "response: Content-Type application/pkcs7-mime; smime-type=certs-only" \
+    "application/pkcs7-mime; smime-type=certs-only" "$(hdr r-oneline.b64 Content-Type)"
+assert_eq "response: Content-Transfer-Encoding base64" base64 "$(hdr r-oneline.b64 Content-Transfer-Encoding)"
+got r-oneline.b64
+mv r-oneline.b64.pem fe01.pem
+check "issued certificate: openssl verify -x509_strict" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem fe01.pem
+cat fe01.pem sub.pem root.pem > fe01-chain.pem
+check "issued certificate: certtool --verify-chain" certtool --verify-chain --infile fe01-chain.pem
+assert_eq "issued certificate: SANs, EKU serverAuth, not a CA" \
+    "fe01.contoso.net pool01.contoso.net meet.contoso.com | serverAuth | ca=False" "$(judge fe01.pem)"
+assert_eq "issued certificate: the request's key" "$(openssl pkey -in fe01.key -pubout)" "$(openssl x509 -in fe01.pem -noout -pubkey)"
+# The same request again from the same account: answered from the queue.
+s1=$(openssl x509 -in fe01.pem -noout -serial)
+got r-lines.b64
+assert_eq "the same request repeated: the same certificate" "$s1" "$(openssl x509 -in r-lines.b64.pem -noout -serial)"
+
+cat > ct.tmpl <<'EOF'
+cn = "fe02.contoso.net"
+dns_name = "fe02.contoso.net"
+dns_name = "pool01.contoso.net"
+tls_www_server
+EOF
+certtool --generate-privkey --key-type rsa --bits 2048 --outfile fe02.key 2>/dev/null
+certtool --generate-request --load-privkey fe02.key --template ct.tmpl --outfile fe02.csr 2>/dev/null
+assert_eq "simpleenroll, certtool request (its file: text, then PEM): 200" 200 "$(enroll fe02.b64 fe02.csr)"
+got fe02.b64
+cat fe02.b64.pem sub.pem root.pem > fe02-chain.pem
+check "certtool's certificate: certtool --verify-chain" certtool --verify-chain --infile fe02-chain.pem
+check "certtool's certificate: openssl verify -x509_strict" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem fe02.b64.pem
+assert_eq "certtool's certificate: SANs, EKU" "fe02.contoso.net pool01.contoso.net | serverAuth | ca=False" "$(judge fe02.b64.pem)"
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fe03.key -subj "/CN=fe03.contoso.net" \
+    -addext "subjectAltName=DNS:fe03.contoso.net" -out fe03.csr 2>/dev/null
+openssl req -in fe03.csr -outform DER | base64 -w 76 > fe03.b64in
+assert_eq "media type matched ignoring case and parameters: 200" 200 \
+    "$(CT='Application/PKCS10; charset=us-ascii' enroll fe03.b64 fe03.b64in)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fe04.key -subj "/CN=fe04.contoso.net" \
+    -outform DER -out fe04.der 2>/dev/null
+base64 -w0 fe04.der > fe04.b64in
+assert_eq "simplereenroll: 200" 200 "$(EP=simplereenroll enroll fe04.b64 fe04.b64in)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout fe05.key -subj "/CN=web.contoso.net" \
+    -outform DER -out fe05.der 2>/dev/null
+base64 -w0 fe05.der > fe05.b64in
+assert_eq "TEMPLATE/simpleenroll (Contoso, an allowed domain): 200" 200 "$(EP=Contoso/simpleenroll enroll fe05.b64 fe05.b64in)"
+got fe05.b64
+assert_eq "Contoso certificate for web.contoso.net" "web.contoso.net | serverAuth | ca=False" "$(judge fe05.b64.pem)"
+# Two requests on one keep-alive connection (authenticated once).
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ka.key -subj "/CN=ka1.contoso.net" \
+    -outform DER -out ka1.der 2>/dev/null
+openssl req -new -key ka.key -subj "/CN=ka2.contoso.net" -outform DER -out ka2.der 2>/dev/null
+base64 -w0 ka1.der > ka1.b64in; base64 -w0 ka2.der > ka2.b64in
+ka=$("${C[@]}" -o /dev/null -w '%{http_code} %{num_connects}\n' --user "web01:S3cret pass" -H "Content-Type: application/pkcs10" \
+    --data-binary @ka1.b64in "$URL/simpleenroll" --next -o /dev/null -w '%{http_code} %{num_connects}\n' \
+    --cacert root.pem --resolve "$HOST:$PORT:127.0.0.1" --user "web01:S3cret pass" -H "Content-Type: application/pkcs10" \
+    --data-binary @ka2.b64in "$URL/simpleenroll" | tr '\n' ' ')
+assert_eq "two enrollments on one keep-alive connection" "200 1 200 0 " "$ka"
+
+# ---- every refusal: status, body, and the database unchanged ----
+openssl req -new -newkey rsa:1024 -nodes -keyout weak.key -subj "/CN=weak.contoso.net" -outform DER -out weak.der 2>/dev/null
+base64 -w0 weak.der > weak.b64in
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout evil.key -subj "/CN=web2.contoso.net" \
+    -addext "subjectAltName=DNS:web2.contoso.net,DNS:evil.fabrikam.com" -outform DER -out evil.der 2>/dev/null
+base64 -w0 evil.der > evil.b64in
+printf 'this is not a certificate request!!' > garbage
+head -c 70000 /dev/zero | tr '\0' 'A' > big
+sleep 1.2 # the last commit's audit lines are out; nothing below may change the database
+before=$(dump)
+assert_eq "no credentials: 401" 401 "$(est simpleenroll r401a -H 'Content-Type: application/pkcs10' --data-binary @fe03.b64in)"
+assert_eq "401 carries WWW-Authenticate: Basic realm=\"csca\"" 'Basic realm="csca"' "$(hdr r401a WWW-Authenticate)"
+assert_eq "wrong password: 401" 401 "$(WHO=web01:wrong enroll r401b fe03.b64in)"
+assert_eq "unknown account: 401" 401 "$(WHO=nobody:wrong enroll r401c fe03.b64in)"
+assert_eq "no Enroll permission: 403" 403 "$(WHO="guest:S3cret pass" enroll r403a fe03.b64in)"
+assert_contains "403 body names the template" "WebServer" "$(cat r403a)"
+assert_eq "RSA-1024 key: 403" 403 "$(enroll r403b weak.b64in)"
+assert_contains "403 body names the key size rule" "1024" "$(cat r403b)"
+assert_eq "SAN outside the allowed domains: 403" 403 "$(EP=Contoso/simpleenroll enroll r403c evil.b64in)"
+assert_contains "403 body names the SAN" "evil.fabrikam.com" "$(cat r403c)"
+assert_contains "403 body is text/plain" "text/plain" "$(hdr r403c Content-Type)"
+assert_eq "garbage body: 400" 400 "$(enroll r400a garbage)"
+printf '' > empty
+assert_eq "empty body: 400" 400 "$(enroll r400b empty)"
+assert_eq "unknown template: 404" 404 "$(EP=NoSuchTemplate/simpleenroll enroll r404a fe03.b64in)"
+assert_eq "unknown EST path: 404" 404 "$(est serverkeygen r404b --user "web01:S3cret pass" -X POST)"
+assert_eq "GET simpleenroll: 405" 405 "$(est simpleenroll r405a --user "web01:S3cret pass")"
+assert_eq "POST cacerts: 405" 405 "$(est cacerts r405b -X POST --data-binary @fe03.b64in)"
+assert_eq "70000-byte body: 413 (from Content-Length)" 413 "$(enroll r413 big -H 'Expect: 100-continue')"
+assert_eq "Content-Type text/plain: 415" 415 "$(CT=text/plain enroll r415 fe03.b64in)"
+assert_eq "the CA database is unchanged by every refusal" "$before" "$(dump)"
+assert_eq "refusals are audited" yes "$(grep -q '"event":"refused"' "$H/audit.jsonl" && echo yes || echo no)"
+
+# ---- manual approval: 202 + Retry-After, issue, the same request gets 200 ----
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout man.key -subj "/CN=med01.contoso.net" \
+    -outform DER -out man.der 2>/dev/null
+base64 -w0 man.der > man.b64in
+assert_eq "manual template: 202" 202 "$(EP=Manual/simpleenroll enroll man1 man.b64in)"
+ra=$(hdr man1 Retry-After)
+assert_eq "202 carries Retry-After in seconds" yes "$([[ "$ra" =~ ^[0-9]+$ ]] && echo yes || echo no)"
+id=$(sed -n 's/^request \([0-9]*\) is pending.*/\1/p' man1)
+assert_eq "the same request again: still 202" 202 "$(EP=Manual/simpleenroll enroll man2 man.b64in)"
+check "csca request issue $id" csca request issue "$id"
+assert_eq "the same request after issue: 200" 200 "$(EP=Manual/simpleenroll enroll man3 man.b64in)"
+got man3
+check "the approved certificate verifies" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem man3.pem
+assert_eq "the approved certificate is the one in the database" \
+    "$(sqlite3 "$H/csca.db" "SELECT serial FROM requests WHERE id=$id" | tr a-f A-F)" \
+    "$(openssl x509 -in man3.pem -noout -serial | sed 's/serial=//')"
+
+# A denied request: the same request then gets 403 with the reason.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout den.key -subj "/CN=den01.contoso.net" \
+    -outform DER -out den.der 2>/dev/null
+base64 -w0 den.der > den.b64in
+assert_eq "another manual request: 202" 202 "$(EP=Manual/simpleenroll enroll den1 den.b64in)"
+did=$(sed -n 's/^request \([0-9]*\) is pending.*/\1/p' den1)
+check "csca request deny $did" csca request deny "$did" --reason "not a server of ours"
+assert_eq "the same request after deny: 403" 403 "$(EP=Manual/simpleenroll enroll den2 den.b64in)"
+assert_contains "403 after deny gives the reason" "not a server of ours" "$(cat den2)"
+
+# ---- 64 concurrent enrollments ----
+mkdir -p par
+for i in $(seq 1 64); do
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout par/$i.key -subj "/CN=n$i.contoso.net" \
+        -outform DER -out par/$i.der 2>/dev/null
+    base64 -w0 par/$i.der > par/$i.b64in
+done
+n0=$(sqlite3 "$H/csca.db" "SELECT count(*) FROM certs")
+export -f est enroll; export URL HOST PORT
+seq 1 64 | xargs -P 64 -I{} bash -c 'C=(curl -sS --max-time 30 --cacert root.pem --resolve "$HOST:$PORT:127.0.0.1"); { enroll par/{}.b64 par/{}.b64in; echo; } > par/{}.code' 2>par.err
+assert_eq "64 concurrent enrollments: all 200" "64" "$(cat par/*.code | grep -c '^200$')"
+for i in $(seq 1 64); do p7 par/$i.b64 par/$i.pem >/dev/null; openssl x509 -in par/$i.pem -noout -serial; done | sort -u > par.serials
+assert_eq "64 concurrent enrollments: 64 distinct serials" 64 "$(grep -c serial= par.serials)"
+assert_eq "64 new certificates in the database, serials unique" "$((n0 + 64)) $((n0 + 64))" \
+    "$(sqlite3 "$H/csca.db" "SELECT count(*), count(DISTINCT serial) FROM certs" | tr '|' ' ')"
+
+# ---- stalled clients do not block others ----
+"$PY" - "$PORT" > stall.out 2>&1 <<'EOF' &
+import socket, sys, time
+ss = []
+for i in range(6):                      # more stalled clients than workers
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello cut short
+    ss.append(s)
+print("stalled", flush=True)
+time.sleep(4)
+EOF
+STALL=$!; _pids+=($STALL)
+for _ in $(seq 1 50); do grep -q stalled stall.out && break; sleep 0.1; done
+t0=$(date +%s%N)
+code=$(est cacerts stall.b64)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq "with 6 stalled handshakes, cacerts still 200" 200 "$code"
+assert_eq "and fast (< 2000 ms; was $ms ms)" yes "$([ "$ms" -lt 2000 ] && echo yes || echo no)"
+kill "$STALL" 2>/dev/null; wait "$STALL" 2>/dev/null
+
+# ---- SIGHUP: a new TLS certificate; SIGTERM: stop ----
+tls_serial() { echo | openssl s_client -connect 127.0.0.1:"$PORT" -servername "$HOST" 2>/dev/null | openssl x509 -noout -serial; }
+s_before=$(tls_serial)
+kill -HUP "$SERVE"
+sleep 0.5
+s_after=$(tls_serial)
+assert_eq "SIGHUP re-issues the TLS certificate" yes "$([ -n "$s_after" ] && [ "$s_before" != "$s_after" ] && echo yes || echo no)"
+assert_eq "after SIGHUP, enrollment still works" 200 "$(enroll ka3.b64 ka1.b64in)"
+kill -TERM "$SERVE"
+for _ in $(seq 1 70); do kill -0 "$SERVE" 2>/dev/null || break; sleep 0.1; done
+assert_eq "SIGTERM stops it" stopped "$(kill -0 "$SERVE" 2>/dev/null && echo running || echo stopped)"
+wait "$SERVE"; rc=$?
+assert_eq "exit status 0 after SIGTERM" 0 "$rc"
+assert_eq "serve.pid removed" no "$([ -e "$H/serve.pid" ] && echo yes || echo no)"
+assert_contains "log: one line per enrollment" "enroll 200 web01 WebServer" "$(cat serve.log)"
+assert_contains "log: stopped" "stopped after" "$(tail -1 serve.log)"
+done_testing
