@@ -58,5 +58,7 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 /* cmd_web.c: the HTTPS bindings, web serve and web verify (issue 6). */
 int cmd_web(struct cli *cli, int argc, char **argv);
+/* cmd_ca.c: ca list, ca trust (issue 5, online enrollment). */
+int cmd_ca(struct cli *cli, int argc, char **argv);
 
 #endif

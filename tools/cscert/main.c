@@ -35,6 +35,7 @@ static const struct cmd commands[] = {
     { "remove-cert", cmd_remove_cert, "delete a certificate no use is assigned to" },
     { "check",    cmd_check,    "every problem of this server's certificates, with fixes (exit 3)" },
     { "web",      cmd_web,      "binding list|set|remove, serve, verify: the HTTPS sites (443, 4443)" },
+    { "ca",       cmd_ca,       "list, trust: the topology's CAs, and trusting a CA's root by fingerprint" },
     { "log",      cmd_log,      "the audit log of every change to this home" },
     { NULL, NULL, NULL }
 };
