@@ -37,7 +37,7 @@ TESTS       = $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
 all: build
 build: $(STATIC) $(SHARED) $(BINS) $(TESTS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/cscert/*.h) $(wildcard tools/*/*.h)
+$(BUILD)/obj/%.o: %.c $(wildcard include/cscert/*.h) $(wildcard lib/*.h) $(wildcard tools/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 

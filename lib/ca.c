@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
@@ -667,6 +669,8 @@ static void shared_free(struct ca_shared *sh)
 {
     if (!sh || __atomic_sub_fetch(&sh->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
+    pthread_mutex_destroy(&sh->auth.mu);
+    OPENSSL_cleanse(&sh->auth, sizeof(sh->auth));
     EVP_PKEY_free(sh->key);
     X509_free(sh->cert);
     sk_X509_pop_free(sh->chain, X509_free);
@@ -691,7 +695,12 @@ int cscert_ca_open(cscert_ca **out, const char *home, const char *key_password)
         return cscert__oom();
     }
     sh->refs = 1;
+    pthread_mutex_init(&sh->auth.mu, NULL);
     ca->sh = sh;
+    if (RAND_priv_bytes(sh->auth.secret, sizeof(sh->auth.secret)) != 1) {
+        rc = cscert__crypto_error("CA", "drawing the authentication cache's key");
+        goto fail;
+    }
     snprintf(path, sizeof(path), "%s/audit.jsonl", home);
     if (!(sh->home = strdup(home)) || !(sh->audit_path = strdup(path))) {
         rc = cscert__oom();
@@ -1220,18 +1229,66 @@ int cscert_ca_account_list(json_t **out, cscert_ca *ca)
     return ca_db_account_list(out, ca->db);
 }
 
+/* A password verified against an account's stored hash is not derived
+ * again (PBKDF2, ~30 ms) for CA_AUTH_CACHE_SECONDS: EST clients open a
+ * connection per enrollment, and the work is the server's, not the
+ * attacker's. A tag is HMAC-SHA256 under a per-process random key over
+ * (stored hash, password): a new password (new salt), a removed account
+ * or a wrong password never matches one; a hit only skips the derivation,
+ * the account and its groups are still read. find: 1 when tag is cached;
+ * else 0, and with add the tag is cached. */
+static int auth_tag(unsigned char tag[32], struct ca_auth_cache *c, const char *hash, const char *password)
+{
+    size_t hl = strlen(hash), pl = strlen(password);
+    unsigned char *buf = malloc(hl + 1 + pl);
+    unsigned int n = 0;
+    int ok;
+
+    if (!buf)
+        return 0;
+    memcpy(buf, hash, hl + 1);
+    memcpy(buf + hl + 1, password, pl);
+    ok = HMAC(EVP_sha256(), c->secret, sizeof(c->secret), buf, hl + 1 + pl, tag, &n) && n == 32;
+    OPENSSL_clear_free(buf, hl + 1 + pl);
+    return ok;
+}
+
+static int auth_cached(struct ca_auth_cache *c, const unsigned char tag[32], int add)
+{
+    time_t now = time(NULL);
+    int hit = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (unsigned i = 0; i < CA_AUTH_CACHE_SLOTS; i++)
+        if (c->slot[i].until > now && CRYPTO_memcmp(c->slot[i].tag, tag, 32) == 0)
+            hit = 1;
+    if (!hit && add) {
+        memcpy(c->slot[c->next].tag, tag, 32);
+        c->slot[c->next].until = now + CA_AUTH_CACHE_SECONDS;
+        c->next = (c->next + 1) % CA_AUTH_CACHE_SLOTS;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return hit;
+}
+
 int cscert_ca_authenticate(char ***groups, cscert_ca *ca, const char *name, const char *password)
 {
     /* A fixed, well-formed hash: an unknown account costs the same work. */
     static const char dummy[] = "pbkdf2-sha256$100000$00000000000000000000000000000000$"
                                 "0000000000000000000000000000000000000000000000000000000000000000";
     char *g = NULL, *hash = NULL;
-    int rc, found, ok;
+    unsigned char tag[32];
+    int rc, found, ok, tagged;
 
     *groups = NULL;
     found = name && *name && strlen(name) <= CSCERT_CA_NAME_MAX
             && ca_db_account_get(&g, &hash, ca->db, name) == CSCERT_OK;
-    ok = cscert_ca_password_verify(found ? hash : dummy, password ? password : "");
+    tagged = found && auth_tag(tag, &ca->sh->auth, hash, password ? password : "");
+    if (tagged && auth_cached(&ca->sh->auth, tag, 0))
+        ok = 1;
+    else if ((ok = cscert_ca_password_verify(found ? hash : dummy, password ? password : "")) == 1 && tagged)
+        auth_cached(&ca->sh->auth, tag, 1);
+    OPENSSL_cleanse(tag, sizeof(tag));
     if (found && ok == 1)
         rc = csv_to_list(groups, g);
     else
@@ -1338,6 +1395,16 @@ out:
     free(crl);
     X509_free(x);
     return rc;
+}
+
+int cscert_ca_record_issued(cscert_ca *ca, X509 *x, const char *requester, const char *template_name)
+{
+    char serial[2 * CSCERT_CA_SERIAL_BYTES + 1];
+    int rc;
+
+    if ((rc = ca__serial_hex(serial, sizeof(serial), X509_get0_serialNumber(x))) < 0)
+        return rc;
+    return ca_db_cert_insert(ca->db, serial, 0, x, NULL, requester, template_name);
 }
 
 static int csr_der_hash(unsigned char **der, size_t *len, char hex[65], X509_REQ *req)

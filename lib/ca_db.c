@@ -22,7 +22,8 @@
 
 /* The statements every enrollment runs, prepared once per connection
  * (SQLITE_PREPARE_PERSISTENT) instead of once per request. */
-enum { STMT_META, STMT_TEMPLATE, STMT_GRANTS, STMT_REPEAT, STMT_N };
+enum { STMT_META, STMT_TEMPLATE, STMT_GRANTS, STMT_REPEAT, STMT_BEGIN, STMT_COMMIT, STMT_REQ_INSERT, STMT_CERT_INSERT,
+       STMT_N };
 
 struct ca_db {
     sqlite3 *db;
@@ -77,6 +78,28 @@ static void release(sqlite3_stmt *s)
 {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+}
+
+/* cscert__sql_done for a cached statement: stepped, then reset. */
+static int cached_done(ca_db *db, sqlite3_stmt *s, const char *doing)
+{
+    int rc = sqlite3_step(s);
+
+    rc = rc == SQLITE_DONE ? CSCERT_OK : rc == SQLITE_CONSTRAINT ? CSCERT_EEXISTS : db_error(db, doing);
+    release(s);
+    return rc;
+}
+
+/* The statements every issuance runs, prepared once (a batch of the
+ * group committer runs them for each row). */
+static int cached_exec(ca_db *db, int slot, const char *sql, const char *doing)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = cached(&s, db, slot, sql)) < 0)
+        return rc;
+    return cached_done(db, s, doing);
 }
 
 static int exec(ca_db *db, const char *sql, const char *doing)
@@ -168,12 +191,12 @@ void ca_db_close(ca_db *db)
 
 int ca_db_begin(ca_db *db)
 {
-    return exec(db, "BEGIN IMMEDIATE", "starting a transaction");
+    return cached_exec(db, STMT_BEGIN, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
 int ca_db_commit(ca_db *db)
 {
-    return exec(db, "COMMIT", "committing");
+    return cached_exec(db, STMT_COMMIT, "COMMIT", "committing");
 }
 
 void ca_db_rollback(ca_db *db)
@@ -630,7 +653,7 @@ int ca_db_request_insert(int64_t *id, ca_db *db, const ca_db_request *r)
     int rc;
 
     *id = 0;
-    if ((rc = prepare(&s, db, "INSERT INTO requests(csr_sha256, csr, template, requester, source,"
+    if ((rc = cached(&s, db, STMT_REQ_INSERT, "INSERT INTO requests(csr_sha256, csr, template, requester, source,"
                               " subject, sans, disposition, reason, serial, submitted, decided)"
                               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         return rc;
@@ -646,7 +669,7 @@ int ca_db_request_insert(int64_t *id, ca_db *db, const ca_db_request *r)
     cscert__sql_bind(s, 10, *r->serial ? r->serial : NULL);
     cscert__sql_bind(s, 11, r->submitted);
     cscert__sql_bind(s, 12, *r->decided ? r->decided : NULL);
-    if ((rc = cscert__sql_done(db->db, db->path, s, "recording a request", NULL)) < 0)
+    if ((rc = cached_done(db, s, "recording a request")) < 0)
         return rc == CSCERT_EEXISTS ? db_error(db, "recording a request") : rc;
     *id = sqlite3_last_insert_rowid(db->db);
     return CSCERT_OK;
@@ -747,12 +770,13 @@ int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x
             off += (size_t)snprintf(own + off, cap - off, "%s%s", i ? "," : "", names[i]);
         sans = own;
     }
-    if ((rc = prepare(&s, db, "INSERT INTO certs(serial, request_id, subject, sans, not_before,"
+    if ((rc = cached(&s, db, STMT_CERT_INSERT, "INSERT INTO certs(serial, request_id, subject, sans, not_before,"
                               " not_after, requester, template, der)"
                               " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         goto out;
     cscert__sql_bind(s, 1, serial);
-    sqlite3_bind_int64(s, 2, request_id);
+    if (request_id > 0) /* else NULL: signed outside the queue */
+        sqlite3_bind_int64(s, 2, request_id);
     cscert__sql_bind(s, 3, subject);
     cscert__sql_bind(s, 4, sans);
     cscert__sql_bind(s, 5, nb);
@@ -760,7 +784,7 @@ int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x
     cscert__sql_bind(s, 7, requester);
     cscert__sql_bind(s, 8, template_name);
     sqlite3_bind_blob(s, 9, der, len, SQLITE_STATIC);
-    rc = cscert__sql_done(db->db, db->path, s, "recording an issued certificate", NULL);
+    rc = cached_done(db, s, "recording an issued certificate");
     if (rc == CSCERT_EEXISTS)
         rc = cscert_error_setf(CSCERT_EIO, serial, "submit the request again",
                                "serial number already issued (a random collision)");

@@ -4,7 +4,9 @@
 #ifndef CSCERT_CA_INTERNAL_H
 #define CSCERT_CA_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/x509.h>
@@ -12,8 +14,23 @@
 #include "cscert/ca.h"
 
 /* The CA's read-only part, shared by every handle (cscert_ca_clone). */
+/* 64 slots, 300 s: passwords verified lately (see ca_auth_cached in ca.c). */
+#define CA_AUTH_CACHE_SLOTS 64
+#define CA_AUTH_CACHE_SECONDS 300
+
+struct ca_auth_cache {
+    pthread_mutex_t mu;
+    unsigned char secret[32];  /* per process, random: the tags' HMAC key */
+    struct {
+        unsigned char tag[32]; /* HMAC(secret, stored hash NUL password) */
+        time_t until;          /* 0: empty */
+    } slot[CA_AUTH_CACHE_SLOTS];
+    unsigned next;             /* round robin */
+};
+
 struct ca_shared {
     int refs;                  /* guarded by the atomic builtins */
+    struct ca_auth_cache auth; /* shared by every clone (worker) */
     char *home, *name, *host, *audit_path;
     EVP_PKEY *key;
     X509 *cert;

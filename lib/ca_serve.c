@@ -471,7 +471,8 @@ static int tls_issue(struct server *srv)
     t.eku = CSCERT_CA_EKU_SERVER;
     if ((rc = cscert_key_spec_parse(&spec, EST_TLS_KEY)) < 0 || (rc = cscert_key_generate(&key, &spec)) < 0
         || (rc = cscert_csr_build(&csr, key, &p)) < 0 || (rc = cscert_ca_serial_new(serial)) < 0
-        || (rc = cscert_ca_sign(&x, srv->ca, csr, &t, serial, &capped)) < 0)
+        || (rc = cscert_ca_sign(&x, srv->ca, csr, &t, serial, &capped)) < 0
+        || (rc = cscert_ca_record_issued(srv->ca, x, EST_ACTOR, EST_TLS_TEMPLATE)) < 0)
         goto out;
     for (i = 0; i < CSCERT_CA_SERIAL_BYTES; i++)
         snprintf(serial_hex + 2 * i, 3, "%02X", serial[i]);

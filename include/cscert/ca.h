@@ -240,6 +240,12 @@ int cscert_ca_commit_batch(cscert_ca *ca, const cscert_ca_submission *const *s,
  * ceiling the benchmark compares against, and what prepare calls. */
 int cscert_ca_sign(X509 **out, cscert_ca *ca, X509_REQ *req, const cscert_ca_template *t,
                    const unsigned char serial[CSCERT_CA_SERIAL_BYTES], int *capped);
+
+/* Record a certificate the CA signed outside the request queue (csca
+ * serve's own TLS certificate) in the issued list, so that it can be
+ * listed, revoked and put on the CRL like any other. Committed before it
+ * returns. */
+int cscert_ca_record_issued(cscert_ca *ca, X509 *x, const char *requester, const char *template_name);
 /* 16 random bytes, top bit cleared, never all zero. */
 int cscert_ca_serial_new(unsigned char out[CSCERT_CA_SERIAL_BYTES]);
 

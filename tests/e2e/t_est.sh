@@ -76,6 +76,10 @@ c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
 print(" ".join(c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)))' tls1.pem 2>&1)
 assert_eq "TLS certificate issued by the CA for its host" "$HOST" "$tls_san"
 check "TLS certificate verifies (x509_strict) to the root" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem tls1.pem
+tls_sn=$(sed -n 's/.*tls certificate \([0-9A-F]*\) for.*/\1/p' serve.log | head -1)
+assert_eq "the log names the TLS certificate's serial" "$(openssl x509 -in tls1.pem -noout -serial | sed 's/serial=//')" "$tls_sn"
+assert_contains "the TLS certificate is in the CA's issued list (revocable)" "\"$tls_sn\"" \
+    "$(sqlite3 "$H/csca.db" "SELECT json_object('serial', serial, 'template', template) FROM certs")"
 assert_eq "TLS 1.1 refused" no "$(echo | openssl s_client -connect 127.0.0.1:"$PORT" -tls1_1 >/dev/null 2>&1 && echo yes || echo no)"
 
 # ---- enrollment: requests from openssl and certtool ----

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -258,6 +259,52 @@ static void test_passwords(void **state)
     assert_int_equal(cscert_ca_account_add(ca, "lyncadmin", "G", "x", "test"), CSCERT_EEXISTS);
     assert_int_equal(cscert_ca_account_add(ca, "bad,name", "G", "x", "test"), CSCERT_EINVAL);
     assert_int_equal(cscert_ca_account_passwd(ca, "ghost", "x", "test"), CSCERT_ENOTFOUND);
+    cscert_ca_free(ca);
+}
+
+static double secs(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A verified password is not derived again, on any clone, until it or the
+ * account changes; groups are read fresh on a hit. */
+static void test_auth_cache(void **state)
+{
+    cscert_ca *ca = open_ca(), *w2 = NULL;
+    char **groups = NULL;
+    double t0, first, again;
+
+    (void)state;
+    assert_int_equal(cscert_ca_account_add(ca, "cachey", "G1", "old pass", "test"), CSCERT_OK);
+    t0 = secs();
+    assert_int_equal(cscert_ca_authenticate(&groups, ca, "cachey", "old pass"), CSCERT_OK);
+    first = secs() - t0;
+    cscert_x509_names_free(groups);
+    assert_int_equal(cscert_ca_clone(&w2, ca), CSCERT_OK);
+    t0 = secs();
+    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pass"), CSCERT_OK);
+    again = secs() - t0;
+    cscert_x509_names_free(groups);
+    /* PBKDF2 with 100,000 rounds against an HMAC and a lookup. */
+    assert_true(again * 5 < first);
+    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pas"), CSCERT_EAUTH);
+    assert_null(groups);
+    assert_int_equal(cscert_ca_account_set_groups(ca, "cachey", "G2", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pass"), CSCERT_OK);
+    assert_string_equal(groups[0], "G2");
+    cscert_x509_names_free(groups);
+    assert_int_equal(cscert_ca_account_passwd(ca, "cachey", "new pass", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pass"), CSCERT_EAUTH);
+    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "new pass"), CSCERT_OK);
+    cscert_x509_names_free(groups);
+    assert_int_equal(cscert_ca_account_remove(ca, "cachey", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "new pass"), CSCERT_EAUTH);
+    assert_null(groups);
+    cscert_ca_free(w2);
     cscert_ca_free(ca);
 }
 
@@ -621,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_init_refusals),
         cmocka_unit_test(test_encrypted_key),
         cmocka_unit_test(test_passwords),
+        cmocka_unit_test(test_auth_cache),
         cmocka_unit_test(test_domain_match),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_issue_auto),
