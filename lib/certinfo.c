@@ -14,39 +14,12 @@
 
 #include "cscert/x509.h"
 
-/* 64 KiB: a printed distinguished name; real ones are under 1 KiB. */
-#define CERTINFO_NAME_MAX 65536
 /* 4096: SANs read from one certificate; public CAs stop at a few hundred. */
 #define CERTINFO_MAX_NAMES 4096
 
 int cscert_certinfo_name(char **out, const X509_NAME *n)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_SEP_MASK & ~ASN1_STRFLGS_ESC_MSB)
-                          | XN_FLAG_SEP_CPLUS_SPC;
-    char *data = NULL, *s = NULL;
-    long len;
-
-    *out = NULL;
-    if (!b)
-        return cscert__oom();
-    if (X509_NAME_print_ex(b, n, 0, flags) < 0) {
-        BIO_free(b);
-        return cscert__crypto_error("certificate", "printing a name");
-    }
-    len = BIO_get_mem_data(b, &data);
-    if (len > CERTINFO_NAME_MAX)
-        len = CERTINFO_NAME_MAX;
-    s = malloc((size_t)len + 1);
-    if (s) {
-        memcpy(s, data, (size_t)len);
-        s[len] = '\0';
-    }
-    BIO_free(b);
-    if (!s)
-        return cscert__oom();
-    *out = s;
-    return CSCERT_OK;
+    return cscert_x509_name_text(out, n);
 }
 
 int cscert_certinfo_serial(char **out, X509 *x)
@@ -67,13 +40,7 @@ int cscert_certinfo_serial(char **out, X509 *x)
 
 int cscert_certinfo_time(char out[32], const ASN1_TIME *t)
 {
-    struct tm tm;
-
-    out[0] = '\0';
-    if (!t || !ASN1_TIME_to_tm(t, &tm))
-        return cscert_error_set(CSCERT_EINVAL, "certificate", "unreadable validity date", NULL);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return CSCERT_OK;
+    return cscert_x509_time_text(out, t);
 }
 
 int cscert_certinfo_time_t(time_t *out, const ASN1_TIME *t)

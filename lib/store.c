@@ -24,7 +24,7 @@
 #include "cscert/x509.h"
 #include "sql.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct cscert_store {
     sqlite3 *db;
@@ -49,6 +49,12 @@ static const char *const schema_v1 =
     " effective_date TEXT, previous_thumbprint TEXT, assigned_at TEXT NOT NULL);"
     "CREATE TABLE bindings(site TEXT PRIMARY KEY COLLATE NOCASE, address TEXT NOT NULL,"
     " port INTEGER NOT NULL, use TEXT NOT NULL, UNIQUE(address, port));";
+
+/* v2: a certificate's listing columns, so that `store list` reads rows
+ * and decodes no certificate (filled by put_cert; v1 rows by backfill_v2). */
+static const char *const schema_v2 =
+    "ALTER TABLE certs ADD COLUMN subject_text TEXT;"
+    "ALTER TABLE certs ADD COLUMN not_after TEXT;";
 
 static int db_error(cscert_store *st, const char *doing)
 {
@@ -112,8 +118,63 @@ static int exec(cscert_store *st, const char *sql, const char *doing)
     return cscert__sql_exec(st->db, st->home, sql, doing);
 }
 
+/* The display columns of one certificate (see schema_v2). */
+static int listing_columns(char **subject, char not_after[32], X509 *x)
+{
+    int rc;
+
+    if ((rc = cscert_x509_name_text(subject, X509_get_subject_name(x))) < 0)
+        return rc;
+    if (cscert_x509_time_text(not_after, X509_get0_notAfter(x)) < 0)
+        cscert_error_clear(); /* shown empty, as certinfo shows it */
+    return CSCERT_OK;
+}
+
+static int backfill_v2(cscert_store *st)
+{
+    sqlite3_stmt *s = NULL, *u = NULL;
+    int rc;
+
+    if ((rc = cscert__sql_prepare(&s, st->db, st->home, "SELECT thumbprint, der FROM certs")) < 0)
+        return rc;
+    if ((rc = cscert__sql_prepare(&u, st->db, st->home,
+                                  "UPDATE certs SET subject_text=?, not_after=? WHERE thumbprint=?")) < 0) {
+        sqlite3_finalize(s);
+        return rc;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(s, 1);
+        X509 *x = p ? d2i_X509(NULL, &p, sqlite3_column_bytes(s, 1)) : NULL;
+        char *subject = NULL, na[32] = "";
+
+        if (x && listing_columns(&subject, na, x) < 0) {
+            X509_free(x);
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        X509_free(x);
+        /* A row that does not decode keeps NULLs: store list shows it
+         * empty, show and check report it as they did. */
+        cscert__sql_bind(u, 1, subject);
+        cscert__sql_bind(u, 2, *na ? na : NULL);
+        sqlite3_bind_text(u, 3, (const char *)sqlite3_column_text(s, 0), -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(u);
+        sqlite3_reset(u);
+        sqlite3_clear_bindings(u);
+        free(subject);
+        if (rc != SQLITE_DONE)
+            break;
+    }
+    sqlite3_finalize(s);
+    sqlite3_finalize(u);
+    if (rc == SQLITE_NOMEM)
+        return cscert__oom();
+    return rc == SQLITE_DONE ? CSCERT_OK : db_error(st, "filling the listing columns");
+}
+
 static int migrate(cscert_store *st)
 {
+    char pragma[48];
     int version, rc;
 
     if ((rc = cscert_store_begin(st)) < 0)
@@ -128,8 +189,11 @@ static int migrate(cscert_store *st)
     /* Each step moves the schema one version up; all in this transaction. */
     if (version < 1 && (rc = exec(st, schema_v1, "creating the store")) < 0)
         goto fail;
-    if (version < STORE_SCHEMA_VERSION
-        && (rc = exec(st, "PRAGMA user_version = 1", "setting the schema version")) < 0)
+    if (version < 2
+        && ((rc = exec(st, schema_v2, "adding the listing columns")) < 0 || (rc = backfill_v2(st)) < 0))
+        goto fail;
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    if (version < STORE_SCHEMA_VERSION && (rc = exec(st, pragma, "setting the schema version")) < 0)
         goto fail;
     return cscert_store_commit(st);
 fail:
@@ -380,7 +444,7 @@ int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kin
 {
     sqlite3_stmt *s = NULL;
     unsigned char *der = NULL;
-    char thumb[41], now[32], *subject = NULL;
+    char thumb[41], now[32], *subject = NULL, *text = NULL, na[32] = "";
     int len, rc;
 
     if (kind == CSCERT_STORE_ALL)
@@ -395,9 +459,11 @@ int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kin
         rc = cscert__crypto_error(thumb, "encoding the certificate");
         goto out;
     }
+    if ((rc = listing_columns(&text, na, x)) < 0)
+        goto out;
     cscert_now_rfc3339(now);
     if ((rc = prepare(&s, st, "INSERT INTO certs(thumbprint, store, der, subject, friendly_name,"
-                              " key_id, added_at) VALUES(?, ?, ?, ?, ?, ?, ?)")) < 0)
+                              " key_id, added_at, subject_text, not_after) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")) < 0)
         goto out;
     cscert__sql_bind(s, 1, thumb);
     cscert__sql_bind(s, 2, cscert_store_kind_name(kind));
@@ -409,6 +475,8 @@ int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kin
     else
         sqlite3_bind_null(s, 6);
     cscert__sql_bind(s, 7, now);
+    cscert__sql_bind(s, 8, text);
+    cscert__sql_bind(s, 9, *na ? na : NULL);
     rc = step_done(st, s, "storing a certificate");
     if (rc == CSCERT_EEXISTS)
         rc = cscert_error_set(CSCERT_EEXISTS, thumb, "the certificate is already in the store",
@@ -416,6 +484,7 @@ int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kin
 out:
     OPENSSL_free(der);
     OPENSSL_free(subject);
+    free(text);
     return rc;
 }
 
@@ -510,6 +579,70 @@ int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st,
 fail:
     sqlite3_finalize(s);
     cscert_cert_recs_free(v, cnt);
+    return rc;
+}
+
+void cscert_cert_summaries_free(cscert_cert_summary *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++) {
+        free(v[i].subject);
+        free(v[i].friendly_name);
+    }
+    free(v);
+}
+
+int cscert_store_list_summaries(cscert_cert_summary **out, size_t *n, cscert_store *st, cscert_store_kind kind)
+{
+    sqlite3_stmt *s = NULL;
+    cscert_cert_summary *v = NULL, *nv;
+    size_t cnt = 0, cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((rc = prepare(&s, st, "SELECT c.thumbprint, c.store, c.subject_text, c.not_after, c.friendly_name,"
+                              " c.key_id, COALESCE(k.exportable, 0) FROM certs c"
+                              " LEFT JOIN keys k ON k.id = c.key_id WHERE ?1 = 'all' OR c.store = ?1"
+                              " ORDER BY CASE c.store WHEN 'My' THEN 1 WHEN 'CA' THEN 2 ELSE 3 END,"
+                              " c.subject, c.thumbprint")) < 0)
+        return rc;
+    cscert__sql_bind(s, 1, cscert_store_kind_name(kind));
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cscert_cert_summary *r;
+
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 64;
+            if (!(nv = realloc(v, cap * sizeof(*v)))) {
+                rc = cscert__oom();
+                goto fail;
+            }
+            v = nv;
+        }
+        r = memset(&v[cnt++], 0, sizeof(*r));
+        cscert__sql_copy(r->thumbprint, sizeof(r->thumbprint), s, 0);
+        cscert_store_kind_parse(&r->store, (const char *)sqlite3_column_text(s, 1));
+        r->subject = cscert__sql_text(s, 2);
+        cscert__sql_copy(r->not_after, sizeof(r->not_after), s, 3);
+        r->friendly_name = cscert__sql_text(s, 4);
+        r->key_id = sqlite3_column_int64(s, 5);
+        r->exportable = sqlite3_column_int(s, 6);
+        if ((sqlite3_column_type(s, 2) != SQLITE_NULL && !r->subject)
+            || (sqlite3_column_type(s, 4) != SQLITE_NULL && !r->friendly_name)) {
+            rc = cscert__oom();
+            goto fail;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = db_error(st, "listing certificates");
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    *out = v;
+    *n = cnt;
+    return CSCERT_OK;
+fail:
+    sqlite3_finalize(s);
+    cscert_cert_summaries_free(v, cnt);
     return rc;
 }
 

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openssl/asn1.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -22,6 +24,8 @@
 /* The names a certificate may carry before we call it hostile: 10000
  * SANs (a real one has tens; the EST body cap keeps requests far below). */
 #define NAMES_MAX 10000
+/* 64 KiB: a printed distinguished name; real ones are under 1 KiB. */
+#define NAME_TEXT_MAX 65536
 
 int cscert_x509_thumbprint(char out[41], X509 *x)
 {
@@ -275,4 +279,45 @@ int cscert_x509_template_name(char **out, X509 *x)
     if (!x)
         return cscert_error_set(CSCERT_EINVAL, "template", "no certificate", NULL);
     return cscert__x509_template_from(out, X509_get0_extensions(x));
+}
+
+int cscert_x509_name_text(char **out, const X509_NAME *n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    unsigned long flags = (XN_FLAG_RFC2253 & ~XN_FLAG_SEP_MASK & ~ASN1_STRFLGS_ESC_MSB)
+                          | XN_FLAG_SEP_CPLUS_SPC;
+    char *data = NULL, *s = NULL;
+    long len;
+
+    *out = NULL;
+    if (!b)
+        return cscert__oom();
+    if (X509_NAME_print_ex(b, n, 0, flags) < 0) {
+        BIO_free(b);
+        return cscert__crypto_error("certificate", "printing a name");
+    }
+    len = BIO_get_mem_data(b, &data);
+    if (len > NAME_TEXT_MAX)
+        len = NAME_TEXT_MAX;
+    s = malloc((size_t)len + 1);
+    if (s) {
+        memcpy(s, data, (size_t)len);
+        s[len] = '\0';
+    }
+    BIO_free(b);
+    if (!s)
+        return cscert__oom();
+    *out = s;
+    return CSCERT_OK;
+}
+
+int cscert_x509_time_text(char out[32], const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    out[0] = '\0';
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return cscert_error_set(CSCERT_EINVAL, "certificate", "unreadable validity date", NULL);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return CSCERT_OK;
 }

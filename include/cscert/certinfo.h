@@ -1,6 +1,7 @@
 /* certinfo.h: what a certificate says, as the MMC details tab shows it,
  * and whether its chain reaches a trusted root.
- * Owns: the display forms (subject "CN=a, O=b", serial upper-case hex,
+ * Owns: the display forms (subject "CN=a, O=b" and dates through x509's
+ * cscert_x509_name_text/time_text, serial upper-case hex,
  * dates RFC 3339 UTC, fingerprints upper-case hex), the DNS names a
  * certificate answers for (CN + SAN, lower-cased), and chain building
  * against the store's Root + CA with X509_verify_cert.

@@ -76,6 +76,20 @@ int cscert_store_put_cert(char thumb_out[41], cscert_store *st, cscert_store_kin
 int cscert_store_get_cert(cscert_cert_rec **out, cscert_store *st, const char *thumbprint);
 /* kind CSCERT_STORE_ALL lists every store; ordered by store, then subject. */
 int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st, cscert_store_kind kind);
+/* A certificate's listing, read from its row without decoding the
+ * certificate (`store list` over 10,000 of them): ordered as
+ * cscert_store_list_certs. */
+typedef struct cscert_cert_summary {
+    char thumbprint[41];
+    cscert_store_kind store;
+    char *subject;           /* "CN=a, O=b" (cscert_x509_name_text); NULL when unreadable */
+    char not_after[32];      /* RFC 3339 UTC; "" when unreadable */
+    char *friendly_name;     /* NULL when none */
+    int64_t key_id;          /* 0: no private key */
+    int exportable;
+} cscert_cert_summary;
+int cscert_store_list_summaries(cscert_cert_summary **out, size_t *n, cscert_store *st, cscert_store_kind kind);
+void cscert_cert_summaries_free(cscert_cert_summary *v, size_t n);
 int cscert_store_set_cert_key(cscert_store *st, const char *thumbprint, int64_t key_id);
 int cscert_store_set_friendly_name(cscert_store *st, const char *thumbprint, const char *name);
 int cscert_store_delete_cert(cscert_store *st, const char *thumbprint);

@@ -2,7 +2,8 @@
  * Owns: the Windows-style thumbprint (SHA-1 of the DER, 40 upper-case hex)
  * and its input form (any case, spaces, ':' and U+200E stripped); the
  * names a certificate carries (CN, then DNS SANs) and its Microsoft
- * certificate template name.
+ * certificate template name; the display forms of a name and a time
+ * (certinfo shows them, the store keeps them as listing columns).
  * Uses: error, OpenSSL. Not the store or the network. */
 #ifndef CSCERT_X509_H
 #define CSCERT_X509_H
@@ -30,6 +31,12 @@ void cscert_x509_names_free(char **v);
 /* The template name extension (CSCERT_OID_MS_CERTTYPE) as UTF-8 (free());
  * ENOTFOUND when the certificate has none, EINVAL when it is malformed. */
 int cscert_x509_template_name(char **out, X509 *x);
+
+/* The display forms (certinfo's, and the store's listing columns): a name
+ * as "CN=a, O=b" (RFC 2253, ", " between RDNs; free()), a time as RFC 3339
+ * UTC "2026-11-22T23:59:59Z". */
+int cscert_x509_name_text(char **out, const X509_NAME *n);
+int cscert_x509_time_text(char out[32], const ASN1_TIME *t);
 
 /* Library-internal, shared with csr: the same readers over a subject
  * name and an extension list (a certificate's or a request's). */

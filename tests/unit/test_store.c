@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -193,6 +194,105 @@ static void test_certs(void **state)
     EVP_PKEY_free(k);
 }
 
+/* notAfter as RFC 3339, by OpenSSL's own conversion (not the store's). */
+static void rfc3339(char out[32], X509 *x)
+{
+    struct tm tm;
+
+    assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm), 1);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* `store list` reads rows: the listing columns are filled on put, and on
+ * opening a home made before they existed (schema v1). */
+static void test_summaries_and_v1_home(void **state)
+{
+    struct fx *f = *state;
+    EVP_PKEY *k = ec_key();
+    X509 *x = self_signed(k, "root.contoso.net", 1), *y = self_signed(k, "a.contoso.net", 0);
+    cscert_cert_summary *v = NULL;
+    cscert_store *old = NULL;
+    unsigned char *der = NULL;
+    char thumb[41], want[32], home[96], path[128];
+    int64_t id = 0;
+    size_t n = 0;
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    int len;
+
+    rfc3339(want, y);
+    assert_int_equal(cscert_store_put_cert(NULL, f->st, CSCERT_STORE_ROOT, x, NULL, 0), CSCERT_OK);
+    assert_int_equal(cscert_store_put_key(&id, f->st, k, 0), CSCERT_OK);
+    assert_int_equal(cscert_store_put_cert(thumb, f->st, CSCERT_STORE_MY, y, "web", id), CSCERT_OK);
+    assert_int_equal(cscert_store_list_summaries(&v, &n, f->st, CSCERT_STORE_ALL), CSCERT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].thumbprint, thumb); /* My first, as list_certs */
+    assert_int_equal(v[0].store, CSCERT_STORE_MY);
+    assert_string_equal(v[0].subject, "CN=a.contoso.net");
+    assert_string_equal(v[0].not_after, want);
+    assert_string_equal(v[0].friendly_name, "web");
+    assert_int_equal(v[0].key_id, id);
+    assert_int_equal(v[0].exportable, 0);
+    assert_string_equal(v[1].subject, "CN=root.contoso.net");
+    assert_null(v[1].friendly_name);
+    assert_int_equal(v[1].key_id, 0);
+    cscert_cert_summaries_free(v, n);
+    assert_int_equal(cscert_store_list_summaries(&v, &n, f->st, CSCERT_STORE_CA), CSCERT_OK);
+    assert_int_equal(n, 0);
+    cscert_cert_summaries_free(v, n);
+
+    /* A home as the schema-1 cscert left it: no listing columns. */
+    snprintf(home, sizeof(home), "%s1", f->home);
+    assert_int_equal(mkdir(home, 0700), 0);
+    snprintf(path, sizeof(path), "%s/cscert.db", home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE keys(id INTEGER PRIMARY KEY, pkcs8 BLOB NOT NULL,"
+        " spki_sha256 TEXT NOT NULL, exportable INTEGER NOT NULL, created TEXT NOT NULL);"
+        "CREATE TABLE certs(thumbprint TEXT PRIMARY KEY,"
+        " store TEXT NOT NULL CHECK(store IN ('My','Root','CA')), der BLOB NOT NULL,"
+        " subject TEXT NOT NULL, friendly_name TEXT, key_id INTEGER REFERENCES keys(id),"
+        " added_at TEXT NOT NULL);"
+        "CREATE TABLE pending(id INTEGER PRIMARY KEY, key_id INTEGER NOT NULL REFERENCES keys(id),"
+        " created TEXT NOT NULL, uses TEXT, names TEXT, friendly_name TEXT, template TEXT, ca TEXT,"
+        " computer_fqdn TEXT, output_path TEXT, csr_pem TEXT, state TEXT NOT NULL, note TEXT,"
+        " exportable INTEGER NOT NULL);"
+        "CREATE TABLE assignments(use TEXT PRIMARY KEY, thumbprint TEXT NOT NULL,"
+        " effective_date TEXT, previous_thumbprint TEXT, assigned_at TEXT NOT NULL);"
+        "CREATE TABLE bindings(site TEXT PRIMARY KEY COLLATE NOCASE, address TEXT NOT NULL,"
+        " port INTEGER NOT NULL, use TEXT NOT NULL, UNIQUE(address, port));"
+        "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+    len = i2d_X509(y, &der);
+    assert_true(len > 0);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO certs VALUES(?, 'My', ?, '/CN=a.contoso.net', NULL,"
+                                            " NULL, '2026-01-01T00:00:00Z')", -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, thumb, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, der, len, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    OPENSSL_free(der);
+    assert_int_equal(cscert_store_open(&old, home), CSCERT_OK);
+    assert_int_equal(cscert_store_list_summaries(&v, &n, old, CSCERT_STORE_ALL), CSCERT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(v[0].subject, "CN=a.contoso.net");
+    assert_string_equal(v[0].not_after, want);
+    cscert_cert_summaries_free(v, n);
+    cscert_store_free(old);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 2);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    snprintf(path, sizeof(path), "rm -rf '%s'", home);
+    assert_int_equal(system(path), 0);
+    X509_free(x);
+    X509_free(y);
+    EVP_PKEY_free(k);
+}
+
 static void test_pending(void **state)
 {
     struct fx *f = *state;
@@ -338,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summaries_and_v1_home, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_assignments_bindings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transaction_rollback, setup, teardown),

@@ -427,7 +427,7 @@ static int store_list(struct cli *cli, int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     cscert_store_kind kind = CSCERT_STORE_ALL;
-    cscert_cert_rec **v = NULL;
+    cscert_cert_summary *v = NULL;
     cscert_assignment *a = NULL;
     size_t n = 0, na = 0, i;
     json_t *arr = NULL;
@@ -448,7 +448,7 @@ static int store_list(struct cli *cli, int argc, char **argv)
     if (optind < argc)
         return cli_usage("store list", "unexpected argument '%s'", argv[optind]);
     STORE_OR_FAIL(st, cli);
-    if ((rc = cscert_store_list_certs(&v, &n, st, kind)) < 0
+    if ((rc = cscert_store_list_summaries(&v, &n, st, kind)) < 0
         || (rc = cscert_store_list_assignments(&a, &na, st)) < 0)
         goto out;
     if (json)
@@ -459,27 +459,25 @@ static int store_list(struct cli *cli, int argc, char **argv)
         printf("%-40s  %-5s %-20s  %-3s  %-6s  %s\n", "Thumbprint", "Store", "NotAfter", "Key",
                "Export", "Subject / \"FriendlyName\"  Uses");
     for (i = 0; i < n; i++) {
-        char *subject = NULL, na_s[32] = "", uses[256];
+        const cscert_cert_summary *c = &v[i];
+        const char *subject = c->subject, *na_s = c->not_after;
+        char uses[256];
 
-        cscert_certinfo_name(&subject, X509_get_subject_name(v[i]->x509));
-        cscert_certinfo_time(na_s, X509_get0_notAfter(v[i]->x509));
-        cscert_error_clear();
-        uses_of(uses, sizeof(uses), a, na, v[i]->thumbprint);
+        uses_of(uses, sizeof(uses), a, na, c->thumbprint);
         if (json) {
             json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:s}",
-                "thumbprint", v[i]->thumbprint, "store", cscert_store_kind_name(v[i]->store),
-                "subject", subject ? subject : "", "not_after", na_s, "has_key", v[i]->key_id > 0,
-                "exportable", v[i]->exportable, "friendly_name", v[i]->friendly_name, "uses", uses));
+                "thumbprint", c->thumbprint, "store", cscert_store_kind_name(c->store),
+                "subject", subject ? subject : "", "not_after", na_s, "has_key", c->key_id > 0,
+                "exportable", c->exportable, "friendly_name", c->friendly_name, "uses", uses));
         } else {
-            printf("%-40s  %-5s %-20s  %-3s  %-6s  %s\n", v[i]->thumbprint,
-                   cscert_store_kind_name(v[i]->store), na_s, v[i]->key_id > 0 ? "yes" : "no",
-                   v[i]->exportable ? "yes" : "no", subject ? subject : "");
-            if (v[i]->friendly_name || *uses)
+            printf("%-40s  %-5s %-20s  %-3s  %-6s  %s\n", c->thumbprint,
+                   cscert_store_kind_name(c->store), na_s, c->key_id > 0 ? "yes" : "no",
+                   c->exportable ? "yes" : "no", subject ? subject : "");
+            if (c->friendly_name || *uses)
                 printf("%-40s  %-5s %-20s  %-3s  %-6s  %s%s%s%s\n", "", "", "", "", "",
-                       v[i]->friendly_name ? "\"" : "", v[i]->friendly_name ? v[i]->friendly_name : "",
-                       v[i]->friendly_name ? "\"  " : "", *uses ? uses : "");
+                       c->friendly_name ? "\"" : "", c->friendly_name ? c->friendly_name : "",
+                       c->friendly_name ? "\"  " : "", *uses ? uses : "");
         }
-        free(subject);
     }
     if (json) {
         cli_json_print(arr);
@@ -487,7 +485,7 @@ static int store_list(struct cli *cli, int argc, char **argv)
     }
 out:
     json_decref(arr);
-    cscert_cert_recs_free(v, n);
+    cscert_cert_summaries_free(v, n);
     free(a);
     return rc;
 }
@@ -609,7 +607,8 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
-    cscert_cert_rec *rec = NULL, **all = NULL;
+    cscert_cert_rec *rec = NULL;
+    cscert_cert_summary *all = NULL;
     cscert_pending *p = NULL;
     cscert_assignment *a = NULL;
     size_t na = 0, nall = 0, i;
@@ -640,10 +639,10 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
     }
     /* The key goes with the certificate unless something else needs it. */
     if (rec->key_id > 0) {
-        if ((rc = cscert_store_list_certs(&all, &nall, st, CSCERT_STORE_ALL)) < 0)
+        if ((rc = cscert_store_list_summaries(&all, &nall, st, CSCERT_STORE_ALL)) < 0)
             goto out;
         for (i = 0; i < nall; i++)
-            key_shared |= all[i]->key_id == rec->key_id && strcmp(all[i]->thumbprint, thumb);
+            key_shared |= all[i].key_id == rec->key_id && strcmp(all[i].thumbprint, thumb);
         rc = cscert_store_find_pending_by_key(&p, st, rec->key_id);
         key_shared |= rc == CSCERT_OK;
         cscert_error_clear();
@@ -661,7 +660,7 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
 out:
     cscert_store_audit(st, "remove-cert", thumb, rc < 0 ? "refused" : "ok", rc < 0 ? cscert_error_last() : NULL);
     cscert_pending_free(p);
-    cscert_cert_recs_free(all, nall);
+    cscert_cert_summaries_free(all, nall);
     cscert_cert_rec_free(rec);
     free(a);
     return rc;
