@@ -67,6 +67,10 @@
 #define EST_BACKLOG 1024
 /* 100 ms: how often a draining worker looks for its last connection. */
 #define EST_DRAIN_TICK_MS 100
+/* 2 ms: how long the committer waits for issuances still being signed
+ * before its commit (an fsync each); only while some are (never at
+ * concurrency 1), bounded by CSCERT_EST_BATCH_MAX. */
+#define EST_GATHER_MS 2
 /* 512: a log line; longer lines are cut. */
 #define EST_LOG_LINE 512
 /* 1536 bytes: an Authorization header value; base64 of a 63-byte name,
@@ -293,6 +297,7 @@ struct committer {
     pthread_cond_t cv;
     struct job *head, *tail;
     int stop;
+    atomic_int preparing;           /* enrollments being signed in a worker */
     long batches, rows;             /* committer thread only; read after join */
     long long busy_ms, max_ms;
     size_t max_batch;
@@ -647,6 +652,17 @@ static void post_done(struct job *j)
     event_active(w->done_ev, EV_READ, 0);
 }
 
+/* Move queued jobs into jv (cm->mu held). */
+static void gather(struct committer *cm, struct job **jv, size_t *n)
+{
+    while (cm->head && *n < CSCERT_EST_BATCH_MAX) {
+        jv[(*n)++] = cm->head;
+        cm->head = cm->head->next;
+    }
+    if (!cm->head)
+        cm->tail = NULL;
+}
+
 static void *committer_main(void *arg)
 {
     struct server *srv = arg;
@@ -667,13 +683,22 @@ static void *committer_main(void *arg)
             pthread_mutex_unlock(&cm->mu);
             break;
         }
-        while (cm->head && n < CSCERT_EST_BATCH_MAX) {
-            jv[n] = cm->head;
-            cm->head = cm->head->next;
-            n++;
+        gather(cm, jv, &n);
+        if (n < CSCERT_EST_BATCH_MAX && atomic_load(&cm->preparing) > 0 && !cm->stop) {
+            /* Group commit: issuances being signed now share this fsync. */
+            struct timespec until;
+
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += EST_GATHER_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            while (n < CSCERT_EST_BATCH_MAX && atomic_load(&cm->preparing) > 0 && !cm->stop
+                   && pthread_cond_timedwait(&cm->cv, &cm->mu, &until) == 0)
+                gather(cm, jv, &n);
+            gather(cm, jv, &n);
         }
-        if (!cm->head)
-            cm->tail = NULL;
         pthread_mutex_unlock(&cm->mu);
         for (i = 0; i < n; i++) {
             sv[i] = &jv[i]->sub;
@@ -722,6 +747,7 @@ static void committer_push(struct server *srv, struct job *j)
     else
         cm->head = j;
     cm->tail = j;
+    atomic_fetch_sub(&cm->preparing, 1); /* counted in enroll */
     pthread_cond_signal(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
 }
@@ -827,7 +853,7 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
     size_t len = in ? evbuffer_get_length(in) : 0;
     unsigned char *body;
     char msg[600];
-    int rc, code;
+    int rc, code, preparing = 0;
 
     if (authenticate(w, c, req, source, tmpl) < 0) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Basic realm=\"csca\"");
@@ -848,6 +874,8 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
         goto fail;
     }
     body = len ? evbuffer_pullup(in, -1) : NULL;
+    atomic_fetch_add(&srv->cm.preparing, 1); /* until committer_push, or fail */
+    preparing = 1;
     if ((rc = cscert_ca_serve__decode_csr(&j->csr, body, len)) < 0)
         goto fail;
     j->w = w;
@@ -866,6 +894,7 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
     if ((rc = cscert_ca_prepare(&j->res, w->ca, &j->sub)) < 0)
         goto fail;
     if (j->res.repeated) { /* nothing to record: answer from the queue */
+        atomic_fetch_sub(&srv->cm.preparing, 1);
         reply_result(w, req, &j->res, j->account, j->tmpl, j->source, t0);
         job_free(j);
         return;
@@ -873,6 +902,8 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
     committer_push(srv, j); /* answered in done_cb once committed */
     return;
 fail:
+    if (preparing)
+        atomic_fetch_sub(&srv->cm.preparing, 1);
     code = http_code_for(rc, &reason);
     snprintf(msg, sizeof(msg), "%s", cscert_error_last());
     reply_text(srv, req, code, reason, code == 500 ? "internal error; see the CA's log" : msg);

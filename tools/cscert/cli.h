@@ -41,6 +41,11 @@ void cli_secret_free(char *s);
 
 /* Print a JSON value to stdout, indented, with a newline; steals v. */
 void cli_json_print(json_t *v);
+/* A long JSON array printed element by element, as cli_json_print would
+ * print the whole array (begin, then each item (stolen), then end). */
+void cli_json_array_begin(void);
+void cli_json_array_item(json_t *v, size_t index);
+void cli_json_array_end(size_t count);
 
 /* Commands. argv[0] is the command's own name. */
 int cmd_topology(struct cli *cli, int argc, char **argv);

@@ -430,7 +430,6 @@ static int store_list(struct cli *cli, int argc, char **argv)
     cscert_cert_summary *v = NULL;
     cscert_assignment *a = NULL;
     size_t n = 0, na = 0, i;
-    json_t *arr = NULL;
     cscert_store *st;
     int c, rc, json = 0;
 
@@ -452,7 +451,7 @@ static int store_list(struct cli *cli, int argc, char **argv)
         || (rc = cscert_store_list_assignments(&a, &na, st)) < 0)
         goto out;
     if (json)
-        arr = json_array();
+        cli_json_array_begin();
     else if (n == 0)
         printf("The store is empty.\n");
     else
@@ -465,10 +464,10 @@ static int store_list(struct cli *cli, int argc, char **argv)
 
         uses_of(uses, sizeof(uses), a, na, c->thumbprint);
         if (json) {
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:s}",
+            cli_json_array_item(json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s?, s:s}",
                 "thumbprint", c->thumbprint, "store", cscert_store_kind_name(c->store),
                 "subject", subject ? subject : "", "not_after", na_s, "has_key", c->key_id > 0,
-                "exportable", c->exportable, "friendly_name", c->friendly_name, "uses", uses));
+                "exportable", c->exportable, "friendly_name", c->friendly_name, "uses", uses), i);
         } else {
             printf("%-40s  %-5s %-20s  %-3s  %-6s  %s\n", c->thumbprint,
                    cscert_store_kind_name(c->store), na_s, c->key_id > 0 ? "yes" : "no",
@@ -479,12 +478,9 @@ static int store_list(struct cli *cli, int argc, char **argv)
                        c->friendly_name ? "\"  " : "", *uses ? uses : "");
         }
     }
-    if (json) {
-        cli_json_print(arr);
-        arr = NULL;
-    }
+    if (json)
+        cli_json_array_end(n);
 out:
-    json_decref(arr);
     cscert_cert_summaries_free(v, n);
     free(a);
     return rc;

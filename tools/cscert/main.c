@@ -156,6 +156,35 @@ void cli_json_print(json_t *v)
     json_decref(v);
 }
 
+void cli_json_array_begin(void)
+{
+    fputs("[", stdout);
+}
+
+void cli_json_array_item(json_t *v, size_t index)
+{
+    char *s = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+
+    /* One level deeper than on its own: each line of it two more spaces
+     * (a newline in a JSON text is only ever whitespace between tokens). */
+    fputs(index ? ",\n  " : "\n  ", stdout);
+    for (const char *p = s ? s : "null", *nl; *p; p = nl + 1) {
+        if (!(nl = strchr(p, '\n'))) {
+            fputs(p, stdout);
+            break;
+        }
+        fwrite(p, 1, (size_t)(nl - p), stdout);
+        fputs("\n  ", stdout);
+    }
+    free(s);
+    json_decref(v);
+}
+
+void cli_json_array_end(size_t count)
+{
+    fputs(count ? "\n]\n" : "]\n", stdout);
+}
+
 static void warn_to_stderr(const char *msg, void *ud)
 {
     (void)ud;
