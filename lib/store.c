@@ -50,11 +50,16 @@ static const char *const schema_v1 =
     "CREATE TABLE bindings(site TEXT PRIMARY KEY COLLATE NOCASE, address TEXT NOT NULL,"
     " port INTEGER NOT NULL, use TEXT NOT NULL, UNIQUE(address, port));";
 
+/* How listings are ordered: My, then CA, then Root; by subject. */
+#define CERT_ORDER "CASE store WHEN 'My' THEN 1 WHEN 'CA' THEN 2 ELSE 3 END, subject, thumbprint"
+
 /* v2: a certificate's listing columns, so that `store list` reads rows
  * and decodes no certificate (filled by put_cert; v1 rows by backfill_v2). */
 static const char *const schema_v2 =
     "ALTER TABLE certs ADD COLUMN subject_text TEXT;"
-    "ALTER TABLE certs ADD COLUMN not_after TEXT;";
+    "ALTER TABLE certs ADD COLUMN not_after TEXT;"
+    /* the listings' order (CERT_ORDER), read from the index, not sorted */
+    "CREATE INDEX certs_list ON certs(" CERT_ORDER ");";
 
 static int db_error(cscert_store *st, const char *doing)
 {
@@ -551,8 +556,7 @@ int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st,
     *out = NULL;
     *n = 0;
     if ((rc = prepare(&s, st, "SELECT " CERT_COLS " WHERE ?1 = 'all' OR c.store = ?1"
-                              " ORDER BY CASE c.store WHEN 'My' THEN 1 WHEN 'CA' THEN 2 ELSE 3 END,"
-                              " c.subject, c.thumbprint")) < 0)
+                              " ORDER BY " CERT_ORDER)) < 0)
         return rc;
     cscert__sql_bind(s, 1, cscert_store_kind_name(kind));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -603,8 +607,7 @@ int cscert_store_list_summaries(cscert_cert_summary **out, size_t *n, cscert_sto
     if ((rc = prepare(&s, st, "SELECT c.thumbprint, c.store, c.subject_text, c.not_after, c.friendly_name,"
                               " c.key_id, COALESCE(k.exportable, 0) FROM certs c"
                               " LEFT JOIN keys k ON k.id = c.key_id WHERE ?1 = 'all' OR c.store = ?1"
-                              " ORDER BY CASE c.store WHEN 'My' THEN 1 WHEN 'CA' THEN 2 ELSE 3 END,"
-                              " c.subject, c.thumbprint")) < 0)
+                              " ORDER BY " CERT_ORDER)) < 0)
         return rc;
     cscert__sql_bind(s, 1, cscert_store_kind_name(kind));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
