@@ -565,7 +565,7 @@ int cscert_ca_init(const char *home, const cscert_ca_init_opts *o)
         goto out;
     }
     made = 0;
-    audit_home(home, "init", NULL,
+    audit_home(home, "init", o->actor,
                json_pack("{s:s, s:s, s:b, s:i}", "name", o->name, "key_type", spec.name,
                          "subordinate", o->subordinate_request != NULL, "validity_days", days));
 out:
@@ -790,7 +790,8 @@ X509 *cscert_ca_cert(const cscert_ca *ca) { return ca->sh->cert; }
 EVP_PKEY *cscert_ca_key(const cscert_ca *ca) { return ca->sh->key; }
 STACK_OF(X509) *cscert_ca_chain(const cscert_ca *ca) { return ca->sh->chain; }
 
-int cscert_ca_install_cert(const char *home, const char *path, const char *key_password)
+int cscert_ca_install_cert(const char *home, const char *path, const char *key_password,
+                           const char *actor)
 {
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -844,7 +845,7 @@ int cscert_ca_install_cert(const char *home, const char *path, const char *key_p
         goto out;
     if ((rc = ca_db_meta_set(db, "state", "active")) < 0)
         goto out;
-    audit_home(home, "install-cert", NULL, json_pack("{s:s}", "file", path));
+    audit_home(home, "install-cert", actor, json_pack("{s:s}", "file", path));
 out:
     free(state);
     free(buf);
@@ -1821,7 +1822,7 @@ static int crl_add(void *ud, const char *serial, const char *when, int reason)
     return ok ? CSCERT_OK : cscert__crypto_error("CRL", "adding serial %s", serial);
 }
 
-int cscert_ca_crl_pem(char **out, cscert_ca *ca)
+int cscert_ca_crl_pem(char **out, cscert_ca *ca, const char *actor)
 {
     struct crl_ctx c = {X509_CRL_new()};
     ASN1_TIME *last = ASN1_TIME_new(), *next = ASN1_TIME_new();
@@ -1867,7 +1868,7 @@ int cscert_ca_crl_pem(char **out, cscert_ca *ca)
         rc = cscert__oom();
         goto out;
     }
-    cscert_ca_audit(ca, "crl", NULL, "local", json_pack("{s:I}", "crl_number", (json_int_t)(n + 1)));
+    cscert_ca_audit(ca, "crl", actor, "local", json_pack("{s:I}", "crl_number", (json_int_t)(n + 1)));
 out:
     free(numstr);
     X509_EXTENSION_free(aki);

@@ -20,16 +20,15 @@
  * queue ID, leaves only after cscert_ca_commit_batch returned for it.
  * Invariant: the TLS key is generated here and lives only in memory.
  *
- * The listener, drain and accept balancing follow lib/web.c (that module
- * serves the store's certificates; this one the CA's own), duplicated
- * rather than shared: web.c stays as it is. */
-#include <arpa/inet.h>
+ * The drain and accept balancing follow lib/web.c (that module serves the
+ * store's certificates; this one the CA's own). What the two servers do
+ * alike as processes (detaching, the pid file, the log line, the
+ * listening socket) is lib/daemon.c, called with this server's names. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,7 +38,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +60,7 @@
 #include "cscert/key.h"
 #include "cscert/store.h"
 #include "cscert/x509.h"
+#include "daemon.h"
 
 /* 1024: the accept backlog; bursts of clients wait there, not in RAM. */
 #define EST_BACKLOG 1024
@@ -71,8 +70,6 @@
  * before its commit (an fsync each); only while some are (never at
  * concurrency 1), bounded by CSCERT_EST_BATCH_MAX. */
 #define EST_GATHER_MS 2
-/* 512: a log line; longer lines are cut. */
-#define EST_LOG_LINE 512
 /* 1536 bytes: an Authorization header value; base64 of a 63-byte name,
  * ':' and a CSCERT_CA_PASSWORD_MAX password, plus "Basic ". */
 #define EST_AUTH_MAX 1536
@@ -326,36 +323,17 @@ struct server {
 static int ex_conn_idx = -1;
 static pthread_once_t ex_once = PTHREAD_ONCE_INIT;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void logf_(struct server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct server *srv, const char *fmt, ...)
 {
-    char line[EST_LOG_LINE], now[32];
+    /* One event, one line: a client's bytes (an account name from the
+     * Authorization header) cannot start a forged line. */
+    const struct cscert__daemon_log l = { "csca serve", srv->o->log, srv->o->log_ud, srv->detached, 1 };
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    cscert__daemon_vlog(&l, fmt, ap);
     va_end(ap);
-    /* One event, one line: a client's bytes (an account name from the
-     * Authorization header) cannot start a forged line. */
-    for (char *p = line; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    if (srv->o->log) {
-        srv->o->log(line, srv->o->log_ud);
-    } else if (srv->detached) {
-        syslog(LOG_INFO, "%s", line);
-    } else {
-        cscert_now_rfc3339(now);
-        fprintf(stderr, "csca serve: %s %s\n", now, line); /* one write per line (stdio's lock) */
-    }
 }
 
 static void names_free(char **v)
@@ -608,7 +586,7 @@ static void reply_result(struct worker *w, struct evhttp_request *req, const csc
         OPENSSL_free(der);
         logf_(srv, "enroll 200 %s %s request %lld serial %s from %s%s%s (%lld ms)", account, t, (long long)r->id,
               r->serial, source, r->repeated ? " (repeat)" : "", r->capped ? " (notAfter capped)" : "",
-              now_ms() - t0);
+              cscert__daemon_now_ms() - t0);
         break;
     case CSCERT_CA_PENDING:
         /* RFC 7030 4.2.3: 202 + Retry-After; the client repeats the same request. */
@@ -705,7 +683,7 @@ static void *committer_main(void *arg)
             rv[i] = &jv[i]->res;
         }
         /* One transaction, one fsync for the whole batch. */
-        t0 = now_ms();
+        t0 = cscert__daemon_now_ms();
         rc = cscert_ca_commit_batch(cm->ca, sv, rv, n);
         if (rc < 0 && n > 1) {
             /* One bad row must not sink the others: each alone. */
@@ -721,7 +699,7 @@ static void *committer_main(void *arg)
                     snprintf(jv[i]->err, sizeof(jv[i]->err), "%s", cscert_error_last());
             }
         }
-        t0 = now_ms() - t0;
+        t0 = cscert__daemon_now_ms() - t0;
         cm->batches++;
         cm->rows += (long)n;
         cm->busy_ms += t0;
@@ -920,7 +898,7 @@ static void req_cb(struct evhttp_request *req, void *arg)
     const char *path = u ? evhttp_uri_get_path(u) : NULL;
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
     char tmpl[CSCERT_CA_NAME_MAX + 1], source[80];
-    long long t0 = now_ms();
+    long long t0 = cscert__daemon_now_ms();
     int op;
 
     if (!c) { /* never plain HTTP */
@@ -999,7 +977,7 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd, (void)what;
     /* Never stop with a job at the committer: its request would dangle. */
-    if ((w->live <= 0 || now_ms() >= w->drain_deadline_ms) && atomic_load(&w->outstanding) == 0)
+    if ((w->live <= 0 || cscert__daemon_now_ms() >= w->drain_deadline_ms) && atomic_load(&w->outstanding) == 0)
         event_base_loopbreak(w->base);
 }
 
@@ -1013,7 +991,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(w->http, w->sock);
         w->sock = NULL;
     }
-    w->drain_deadline_ms = now_ms() + CSCERT_EST_DRAIN_MS;
+    w->drain_deadline_ms = cscert__daemon_now_ms() + CSCERT_EST_DRAIN_MS;
     if (!(w->tick_ev = event_new(w->base, -1, EV_PERSIST, drain_tick, w)) || event_add(w->tick_ev, &tick) < 0)
         event_base_loopbreak(w->base);
 }
@@ -1120,23 +1098,12 @@ static int parse_listen(struct sockaddr_storage *ss, socklen_t *len, char norm[8
     port = strtol(colon + 1, &end, 10);
     if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
         goto bad;
-    if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((unsigned short)port);
-        *len = sizeof(*s4);
-        snprintf(norm, 80, "%s:%ld", host, port);
-    } else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((unsigned short)port);
-        *len = sizeof(*s6);
-        snprintf(norm, 80, "[%s]:%ld", host, port);
-    } else {
+    if (cscert__daemon_sockaddr(ss, len, host, (int)port) < 0)
         goto bad;
-    }
+    if (ss->ss_family == AF_INET6)
+        snprintf(norm, 80, "[%s]:%ld", host, port);
+    else
+        snprintf(norm, 80, "%s:%ld", host, port);
     return CSCERT_OK;
 bad:
     return cscert_error_setf(CSCERT_EINVAL, in && *in ? in : "--listen",
@@ -1148,27 +1115,14 @@ static int open_listener(struct server *srv)
 {
     struct sockaddr_storage ss;
     socklen_t len = 0;
-    int fd, one = 1, rc;
+    int rc;
 
     if ((rc = parse_listen(&ss, &len, srv->listen, srv->o->listen)) < 0)
         return rc;
-    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-        goto sys;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    /* Inherited by accepted sockets: answers go out without Nagle's wait. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, EST_BACKLOG) < 0)
-        goto sys;
-    srv->fd = fd;
+    if (cscert__daemon_listen(&srv->fd, &ss, len, EST_BACKLOG) < 0)
+        return cscert_error_setf(CSCERT_EIO, srv->listen, "free the port or pick another --listen",
+                                 "cannot listen: %s", strerror(errno));
     return CSCERT_OK;
-sys:
-    rc = cscert_error_setf(CSCERT_EIO, srv->listen, "free the port or pick another --listen", "cannot listen: %s",
-                           strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return rc;
 }
 
 /* ---- signals and timers (main thread) ---- */
@@ -1207,28 +1161,6 @@ static void term_cb(evutil_socket_t sig, short what, void *arg)
     for (i = 0; i < srv->n_workers; i++)
         event_active(srv->workers[i].drain_ev, EV_READ, 0);
     event_base_loopbreak(srv->base);
-}
-
-static int write_pid(struct server *srv)
-{
-    const char *home = cscert_ca_home(srv->ca);
-    size_t plen = strlen(home) + sizeof("/serve.pid");
-    char buf[32];
-    int fd, len;
-
-    if (!(srv->pid_path = malloc(plen)))
-        return cscert__oom();
-    snprintf(srv->pid_path, plen, "%s/serve.pid", home);
-    if ((fd = open(srv->pid_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-        return cscert_error_setf(CSCERT_EIO, srv->pid_path, "check the home's permissions", "cannot write: %s",
-                                 strerror(errno));
-    len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (write(fd, buf, (size_t)len) != len) {
-        close(fd);
-        return cscert_error_setf(CSCERT_EIO, srv->pid_path, NULL, "cannot write: %s", strerror(errno));
-    }
-    close(fd);
-    return CSCERT_OK;
 }
 
 static int cacerts_prepare(struct server *srv)
@@ -1271,7 +1203,7 @@ static int check_opts(const cscert_ca_serve_opts *o)
 static int serve_here(cscert_ca *ca, const cscert_ca_serve_opts *o, int detached, int ready_fd)
 {
     struct server srv;
-    struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL, *ev_tls = NULL;
+    struct cscert__daemon_events ev = { 0 };
     struct timeval tls_tv = { CSCERT_EST_TLS_CHECK_S, 0 };
     sigset_t all, old;
     long ncpu;
@@ -1314,7 +1246,7 @@ static int serve_here(cscert_ca *ca, const cscert_ca_serve_opts *o, int detached
         if ((rc = worker_setup(&srv.workers[w])) < 0)
             goto out;
     }
-    if ((rc = write_pid(&srv)) < 0)
+    if ((rc = cscert__daemon_pid_write(&srv.pid_path, cscert_ca_home(ca), "serve.pid")) < 0)
         goto out;
     /* Workers and the committer never take a signal. */
     sigfillset(&all);
@@ -1335,21 +1267,13 @@ static int serve_here(cscert_ca *ca, const cscert_ca_serve_opts *o, int detached
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     rc = CSCERT_ENOMEM;
-    if (!(ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv))
-        || !(ev_term = evsignal_new(srv.base, SIGTERM, term_cb, &srv))
-        || !(ev_int = evsignal_new(srv.base, SIGINT, term_cb, &srv))
-        || !(ev_tls = event_new(srv.base, -1, EV_PERSIST, tls_check_cb, &srv)) || event_add(ev_hup, NULL) < 0
-        || event_add(ev_term, NULL) < 0 || event_add(ev_int, NULL) < 0 || event_add(ev_tls, &tls_tv) < 0) {
+    if (cscert__daemon_events_add(&ev, srv.base, hup_cb, term_cb, tls_check_cb, &tls_tv, &srv) < 0) {
         cscert__oom();
         goto out;
     }
     logf_(&srv, "ready: CA %s on https://%s/.well-known/est/ (%d workers, pid %ld)", cscert_ca_name(ca), srv.listen,
           srv.n_workers, (long)getpid());
-    if (ready_fd >= 0) {
-        (void)!write(ready_fd, "R", 1);
-        close(ready_fd);
-        ready_fd = -1;
-    }
+    cscert__daemon_ready(&ready_fd);
     event_base_dispatch(srv.base);
     rc = CSCERT_OK;
 out:
@@ -1377,22 +1301,12 @@ out:
               "%.1f ms a commit, at most %lld ms)", (long)atomic_load(&srv.served), srv.cm.rows, srv.cm.batches,
               srv.cm.batches ? (double)srv.cm.rows / (double)srv.cm.batches : 0.0, srv.cm.max_batch,
               srv.cm.batches ? (double)srv.cm.busy_ms / (double)srv.cm.batches : 0.0, srv.cm.max_ms);
-    if (ev_hup)
-        event_free(ev_hup);
-    if (ev_term)
-        event_free(ev_term);
-    if (ev_int)
-        event_free(ev_int);
-    if (ev_tls)
-        event_free(ev_tls);
+    cscert__daemon_events_free(&ev);
     if (srv.base)
         event_base_free(srv.base);
     if (srv.fd >= 0)
         close(srv.fd);
-    if (srv.pid_path) {
-        unlink(srv.pid_path);
-        free(srv.pid_path);
-    }
+    cscert__daemon_pid_remove(srv.pid_path);
     cscert_ca_free(srv.cm.ca);
     SSL_CTX_free(srv.ctx);
     free(srv.cacerts);
@@ -1405,52 +1319,34 @@ out:
     return rc;
 }
 
+/* The detached child's part: it works on its own database connection (an
+ * SQLite handle must not cross a fork). */
+struct child_arg {
+    cscert_ca *ca;
+    const cscert_ca_serve_opts *o;
+};
+
+static int serve_child(void *arg, int ready_fd)
+{
+    struct child_arg *a = arg;
+    cscert_ca *child_ca = NULL;
+    int rc;
+
+    if ((rc = cscert_ca_clone(&child_ca, a->ca)) < 0)
+        return rc;
+    rc = serve_here(child_ca, a->o, 1, ready_fd);
+    cscert_ca_free(child_ca);
+    return rc;
+}
+
 int cscert_ca_serve(cscert_ca *ca, const cscert_ca_serve_opts *o)
 {
-    cscert_ca *child_ca = NULL;
-    int pfd[2], rc, devnull;
-    pid_t pid;
-    char c;
+    static const struct cscert__daemon_names names = {
+        "csca serve", "csca-serve", "see syslog, or run 'csca serve --foreground'"
+    };
+    struct child_arg a = { ca, o };
 
     if (o->foreground)
         return serve_here(ca, o, 0, -1);
-    /* Detach: the child works on its own database connection (an SQLite
-     * handle must not cross a fork) and says when it listens. */
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return cscert_error_setf(CSCERT_EIO, "csca serve", NULL, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    if ((pid = fork()) < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return cscert_error_setf(CSCERT_EIO, "csca serve", NULL, "fork: %s", strerror(errno));
-    }
-    if (pid > 0) {
-        close(pfd[1]);
-        rc = read(pfd[0], &c, 1) == 1 ? CSCERT_OK
-                                       : cscert_error_set(CSCERT_EIO, "csca serve", "the server did not start",
-                                                          "see syslog, or run 'csca serve --foreground'");
-        close(pfd[0]);
-        if (o->child_pid)
-            *o->child_pid = pid;
-        return rc;
-    }
-    close(pfd[0]);
-    setsid();
-    openlog("csca-serve", LOG_PID, LOG_DAEMON);
-    if ((devnull = open("/dev/null", O_RDWR)) >= 0) {
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        if (devnull > 2)
-            close(devnull);
-    }
-    if (cscert_ca_clone(&child_ca, ca) < 0) {
-        syslog(LOG_ERR, "%s", cscert_error_last());
-        _exit(1);
-    }
-    rc = serve_here(child_ca, o, 1, pfd[1]);
-    if (rc < 0)
-        syslog(LOG_ERR, "%s", cscert_error_last());
-    cscert_ca_free(child_ca);
-    _exit(rc < 0 ? 1 : 0);
+    return cscert__daemon_detach(o->child_pid, &names, serve_child, &a);
 }

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,7 +27,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +47,7 @@
 #include "cscert/topology.h"
 #include "cscert/web.h"
 #include "cscert/x509.h"
+#include "daemon.h"
 
 /* 8 KiB: request headers; the status page takes a GET with a few short
  * headers, and a larger header block is an attack or a mistake. */
@@ -59,8 +58,6 @@
 #define WEB_BACKLOG 1024
 /* 100 ms: how often a draining worker looks for its last connection. */
 #define WEB_DRAIN_TICK_MS 100
-/* 512: a log line; longer lines are cut. */
-#define WEB_LOG_LINE 512
 /* 64: bindings one server serves; IIS has two, a SIP listener makes three. */
 #define WEB_MAX_BINDINGS 64
 /* 16 KiB: the largest TLS record's payload; a response up to this size is
@@ -403,31 +400,15 @@ static void ex_init(void)
     ex_live_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, live_free_cb);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void logf_(struct server *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct server *srv, const char *fmt, ...)
 {
-    char line[WEB_LOG_LINE], now[32];
+    const struct cscert__daemon_log l = { "cscert web", srv->o->log, srv->o->log_ud, srv->detached, 0 };
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    cscert__daemon_vlog(&l, fmt, ap);
     va_end(ap);
-    if (srv->o->log) {
-        srv->o->log(line, srv->o->log_ud);
-    } else if (srv->detached) {
-        syslog(LOG_INFO, "%s", line);
-    } else {
-        cscert_now_rfc3339(now);
-        fprintf(stderr, "cscert web: %s %s\n", now, line); /* one write per line (stdio's lock) */
-    }
 }
 
 /* ---- the status page ---- */
@@ -811,7 +792,7 @@ static void drain_tick(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
 
     (void)fd, (void)what;
-    if (atomic_load(&w->live) <= 0 || now_ms() >= w->drain_deadline_ms)
+    if (atomic_load(&w->live) <= 0 || cscert__daemon_now_ms() >= w->drain_deadline_ms)
         event_base_loopbreak(w->base);
 }
 
@@ -829,7 +810,7 @@ static void drain_cb(evutil_socket_t fd, short what, void *arg)
             evhttp_del_accept_socket(w->https[i], w->socks[i]);
             w->socks[i] = NULL;
         }
-    w->drain_deadline_ms = now_ms() + CSCERT_WEB_DRAIN_MS;
+    w->drain_deadline_ms = cscert__daemon_now_ms() + CSCERT_WEB_DRAIN_MS;
     if (!(w->tick_ev = event_new(w->base, -1, EV_PERSIST, drain_tick, w)) || event_add(w->tick_ev, &tick) < 0)
         event_base_loopbreak(w->base);
 }
@@ -922,47 +903,17 @@ static int open_listener(int *out, const cscert_binding *b, char err[128])
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    int fd = -1, one = 1;
 
     *out = -1;
-    memset(&ss, 0, sizeof(ss));
-    if (strchr(b->address, ':')) {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((unsigned short)b->port);
-        if (inet_pton(AF_INET6, b->address, &s6->sin6_addr) != 1)
-            goto bad;
-        len = sizeof(*s6);
-    } else {
-        struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((unsigned short)b->port);
-        if (inet_pton(AF_INET, b->address, &s4->sin_addr) != 1)
-            goto bad;
-        len = sizeof(*s4);
+    if (cscert__daemon_sockaddr(&ss, &len, b->address, b->port) < 0) {
+        snprintf(err, 128, "not an IP address");
+        return -1;
     }
-    if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-        goto sys;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (ss.ss_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)); /* :: is not 0.0.0.0 */
-    /* Accepted sockets inherit it: a response's TLS records go out at
-     * once instead of waiting for the client's delayed ACK (Nagle). */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, WEB_BACKLOG) < 0)
-        goto sys;
-    *out = fd;
+    if (cscert__daemon_listen(out, &ss, len, WEB_BACKLOG) < 0) {
+        snprintf(err, 128, "%s", strerror(errno));
+        return -1;
+    }
     return 0;
-bad:
-    snprintf(err, 128, "not an IP address");
-    return -1;
-sys:
-    snprintf(err, 128, "%s", strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return -1;
 }
 
 /* ---- signals and the poll timer (main thread) ---- */
@@ -999,27 +950,6 @@ static void term_cb(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(srv->base);
 }
 
-static int write_pid(struct server *srv)
-{
-    char buf[32];
-    int fd, len;
-    size_t plen = strlen(cscert_store_home(srv->st)) + sizeof("/web.pid");
-
-    if (!(srv->pid_path = malloc(plen)))
-        return cscert__oom();
-    snprintf(srv->pid_path, plen, "%s/web.pid", cscert_store_home(srv->st));
-    if ((fd = open(srv->pid_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-        return cscert_error_setf(CSCERT_EIO, srv->pid_path, "check the home's permissions", "cannot write: %s",
-                                 strerror(errno));
-    len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-    if (write(fd, buf, (size_t)len) != len) {
-        close(fd);
-        return cscert_error_setf(CSCERT_EIO, srv->pid_path, NULL, "cannot write: %s", strerror(errno));
-    }
-    close(fd);
-    return CSCERT_OK;
-}
-
 int cscert_web_running(long *pid, cscert_store *st)
 {
     char path[4096], buf[32];
@@ -1043,7 +973,7 @@ static int serve_here(cscert_store *st, const cscert_web_serve_opts *o, int deta
 {
     struct server srv;
     cscert_binding *bindings = NULL;
-    struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL, *ev_poll = NULL;
+    struct cscert__daemon_events ev = { 0 };
     struct timeval poll_tv = { CSCERT_WEB_POLL_MS / 1000, (CSCERT_WEB_POLL_MS % 1000) * 1000 };
     sigset_t all, old;
     size_t n = 0, i, bound = 0;
@@ -1103,7 +1033,7 @@ static int serve_here(cscert_store *st, const cscert_web_serve_opts *o, int deta
         if ((rc = worker_setup(&srv.workers[w])) < 0)
             goto out;
     }
-    if ((rc = write_pid(&srv)) < 0)
+    if ((rc = cscert__daemon_pid_write(&srv.pid_path, cscert_store_home(st), "web.pid")) < 0)
         goto out;
     /* Workers never take a signal: libevent's handler lives in the main base. */
     sigfillset(&all);
@@ -1118,17 +1048,10 @@ static int serve_here(cscert_store *st, const cscert_web_serve_opts *o, int deta
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     rc = CSCERT_ENOMEM;
-    if (!(ev_hup = evsignal_new(srv.base, SIGHUP, hup_cb, &srv)) || !(ev_term = evsignal_new(srv.base, SIGTERM, term_cb, &srv))
-        || !(ev_int = evsignal_new(srv.base, SIGINT, term_cb, &srv))
-        || !(ev_poll = event_new(srv.base, -1, EV_PERSIST, poll_cb, &srv)) || event_add(ev_hup, NULL) < 0
-        || event_add(ev_term, NULL) < 0 || event_add(ev_int, NULL) < 0 || event_add(ev_poll, &poll_tv) < 0)
+    if (cscert__daemon_events_add(&ev, srv.base, hup_cb, term_cb, poll_cb, &poll_tv, &srv) < 0)
         goto out;
     logf_(&srv, "ready");
-    if (ready_fd >= 0) {
-        (void)!write(ready_fd, "R", 1);
-        close(ready_fd);
-        ready_fd = -1;
-    }
+    cscert__daemon_ready(&ready_fd);
     event_base_dispatch(srv.base);
     rc = CSCERT_OK;
 out:
@@ -1145,14 +1068,7 @@ out:
         worker_free(&srv.workers[w], srv.n_slots);
     if (rc == CSCERT_OK)
         logf_(&srv, "stopped");
-    if (ev_hup)
-        event_free(ev_hup);
-    if (ev_term)
-        event_free(ev_term);
-    if (ev_int)
-        event_free(ev_int);
-    if (ev_poll)
-        event_free(ev_poll);
+    cscert__daemon_events_free(&ev);
     if (srv.base)
         event_base_free(srv.base);
     for (i = 0; i < srv.n_slots; i++) {
@@ -1161,10 +1077,7 @@ out:
             close(srv.slots[i].fd);
         pthread_mutex_destroy(&srv.slots[i].mu);
     }
-    if (srv.pid_path) {
-        unlink(srv.pid_path);
-        free(srv.pid_path);
-    }
+    cscert__daemon_pid_remove(srv.pid_path);
     if (rc == CSCERT_ENOMEM && !cscert_error_last()[0])
         cscert__oom();
     SSL_CTX_free(srv.refuse_ctx);
@@ -1176,52 +1089,34 @@ out:
     return rc;
 }
 
+/* The detached child's part: it reopens the store (an SQLite handle must
+ * not cross a fork). */
+struct child_arg {
+    cscert_store *st;
+    const cscert_web_serve_opts *o;
+};
+
+static int serve_child(void *arg, int ready_fd)
+{
+    struct child_arg *a = arg;
+    cscert_store *child_st = NULL;
+    int rc;
+
+    if ((rc = cscert_store_open(&child_st, cscert_store_home(a->st))) < 0)
+        return rc;
+    rc = serve_here(child_st, a->o, 1, ready_fd);
+    cscert_store_free(child_st);
+    return rc;
+}
+
 int cscert_web_serve(cscert_store *st, const cscert_web_serve_opts *o)
 {
-    cscert_store *child_st = NULL;
-    int pfd[2], rc, devnull;
-    pid_t pid;
-    char c;
+    static const struct cscert__daemon_names names = {
+        "web serve", "cscert-web", "see syslog, or run 'cscert web serve --foreground'"
+    };
+    struct child_arg a = { st, o };
 
     if (o->foreground)
         return serve_here(st, o, 0, -1);
-    /* Detach: the child reopens the store (an SQLite handle must not
-     * cross a fork) and says when it listens; the parent returns then. */
-    if (pipe2(pfd, O_CLOEXEC) < 0)
-        return cscert_error_setf(CSCERT_EIO, "web serve", NULL, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    if ((pid = fork()) < 0) {
-        close(pfd[0]);
-        close(pfd[1]);
-        return cscert_error_setf(CSCERT_EIO, "web serve", NULL, "fork: %s", strerror(errno));
-    }
-    if (pid > 0) {
-        close(pfd[1]);
-        rc = read(pfd[0], &c, 1) == 1 ? CSCERT_OK
-                                       : cscert_error_set(CSCERT_EIO, "web serve", "the server did not start",
-                                                          "see syslog, or run 'cscert web serve --foreground'");
-        close(pfd[0]);
-        if (o->child_pid)
-            *o->child_pid = pid;
-        return rc;
-    }
-    close(pfd[0]);
-    setsid();
-    openlog("cscert-web", LOG_PID, LOG_DAEMON);
-    if ((devnull = open("/dev/null", O_RDWR)) >= 0) {
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        if (devnull > 2)
-            close(devnull);
-    }
-    if (cscert_store_open(&child_st, cscert_store_home(st)) < 0) {
-        syslog(LOG_ERR, "%s", cscert_error_last());
-        _exit(1);
-    }
-    rc = serve_here(child_st, o, 1, pfd[1]);
-    if (rc < 0)
-        syslog(LOG_ERR, "%s", cscert_error_last());
-    cscert_store_free(child_st);
-    _exit(rc < 0 ? 1 : 0);
+    return cscert__daemon_detach(o->child_pid, &names, serve_child, &a);
 }

@@ -67,6 +67,7 @@ typedef struct cscert_ca_init_opts {
     const char *subordinate_request; /* non-NULL: write a PKCS#10 for a parent CA
                                         there (PEM) instead of self-signing; the CA
                                         issues nothing until cscert_ca_install_cert */
+    const char *actor;         /* who, for the audit log; NULL: none */
 } cscert_ca_init_opts;
 
 /* Create the CA in home (0700, made if missing): key, root or request,
@@ -79,7 +80,8 @@ int cscert_ca_init(const char *home, const cscert_ca_init_opts *o);
 /* Complete a subordinate: path holds the CA certificate issued by the
  * parent (PEM/DER/PKCS#7, optionally with its chain). EINVAL when its key
  * is not the CA key or it is not a CA certificate. */
-int cscert_ca_install_cert(const char *home, const char *path, const char *key_password);
+int cscert_ca_install_cert(const char *home, const char *path, const char *key_password,
+                           const char *actor);
 
 /* Open an existing CA. key_password NULL for an unencrypted key (EAUTH
  * when the key is encrypted and the password is missing or wrong).
@@ -267,8 +269,8 @@ int cscert_ca_request_list(json_t **out, cscert_ca *ca, int pending_only);
  * serial this CA never issued; EEXISTS when already revoked. Audited. */
 int cscert_ca_revoke(cscert_ca *ca, const char *serial, const char *reason, const char *actor);
 /* A CRL (v2, CRL number, AKI, nextUpdate = now + CSCERT_CA_CRL_DAYS),
- * signed by the CA, as PEM. *out is the caller's (free()). */
-int cscert_ca_crl_pem(char **out, cscert_ca *ca);
+ * signed by the CA, as PEM. *out is the caller's (free()). Audited with actor. */
+int cscert_ca_crl_pem(char **out, cscert_ca *ca, const char *actor);
 /* The URL put in issued certificates' CRL distribution points; NULL/"" none. */
 int cscert_ca_set_crl_url(cscert_ca *ca, const char *url, const char *actor);
 /* JSON array of issued certificates {serial, subject, sans, not_before,

@@ -11,8 +11,10 @@
  * cscert_ca_commit_batch per batch of issuances from every worker; an
  * answer leaves only after its commit returned), the limits (headers,
  * body, time, connections), SIGTERM drain, SIGHUP reload and HOME/serve.pid.
- * Uses: error, ca, key, csr, OpenSSL, libevent (with web, the only modules
- * that touch libevent). Not SQL: every database access goes through ca.h. */
+ * Uses: error, ca, key, csr, daemon (detach, pid file, log line, listening
+ * socket, signal events; lib/daemon.h), OpenSSL, libevent (with web, the
+ * only modules that touch libevent; daemon is their shared part). Not SQL:
+ * every database access goes through ca.h. */
 #ifndef CSCERT_CA_SERVE_H
 #define CSCERT_CA_SERVE_H
 

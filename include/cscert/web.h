@@ -6,8 +6,10 @@
  * new assignment for new connections without a restart); and `web
  * verify`, which connects to each binding and compares what it serves
  * with the assignment, the store's Root and the site's names.
- * Uses: error, store, topology, names, x509, certinfo, OpenSSL, libevent
- * (web is the only cscert module that touches libevent), Jansson.
+ * Uses: error, store, topology, names, x509, certinfo, daemon (detach,
+ * pid file, log line, listening socket, signal events; lib/daemon.h),
+ * OpenSSL, libevent (web is the only cscert module that touches
+ * libevent), Jansson.
  *
  * Default bindings: `Internal` (0.0.0.0:443, WebServicesInternal) and
  * `External` (0.0.0.0:4443, WebServicesExternal) are written into the

@@ -271,6 +271,9 @@ n_t=$(ca log --json | "$PY" -c 'import json,sys; print(sum(1 for e in json.load(
 check "audit log: template, grant and account changes ($n_t)" test "$n_t" -ge 8
 n_r=$(ca log --json | "$PY" -c 'import json,sys; print(sum(1 for e in json.load(sys.stdin) if e["event"].startswith("refused") or "refus" in json.dumps(e)))')
 check "audit log: the policy refusals ($n_r)" test "$n_r" -ge 3
+who=${SUDO_USER:-$(id -un)}
+assert_eq "audit log: init, crl and every admin change name who did it ($who)" "" \
+    "$(ca log --json | "$PY" -c 'import json,sys; print(" ".join(sorted(set(e["event"] for e in json.load(sys.stdin) if e["event"] in ("init", "crl", "install-cert", "template-add", "grant", "account-add", "revoked") and e.get("actor") != sys.argv[1]))))' "$who")"
 assert_eq "log --last 2 --json gives two entries" "2" "$(ca log --last 2 --json | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 assert_eq "audit log: never a password" "0" "$(grep -c -e S3cret -e N3w-pass "$H/audit.jsonl")"
 

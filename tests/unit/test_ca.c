@@ -607,7 +607,7 @@ static void test_revoke_crl(void **state)
     assert_int_equal(cscert_ca_revoke(ca, "0102", "keyCompromise", "test"), CSCERT_ENOTFOUND);
     assert_int_equal(cscert_ca_revoke(ca, res.serial, "because", "test"), CSCERT_EINVAL);
     assert_int_equal(cscert_ca_revoke(ca, "xyz", "superseded", "test"), CSCERT_EINVAL);
-    assert_int_equal(cscert_ca_crl_pem(&pem, ca), CSCERT_OK);
+    assert_int_equal(cscert_ca_crl_pem(&pem, ca, "test"), CSCERT_OK);
     b = BIO_new_mem_buf(pem, -1);
     crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
     assert_non_null(crl);

@@ -65,6 +65,7 @@ int cmd_init(const csca_global *g, int argc, char **argv)
     if (kpf && (rc = csca_read_password_file(&pw, kpf)) < 0)
         return rc;
     o.key_password = pw;
+    o.actor = g->actor;
     rc = cscert_ca_init(g->home, &o);
     if (rc < 0)
         goto out;
@@ -113,7 +114,7 @@ int cmd_install_cert(const csca_global *g, int argc, char **argv)
         return csca_usage("install-cert", "give one certificate FILE");
     if (g->key_password_file && (rc = csca_read_password_file(&pw, g->key_password_file)) < 0)
         return rc;
-    rc = cscert_ca_install_cert(g->home, argv[optind], pw);
+    rc = cscert_ca_install_cert(g->home, argv[optind], pw, g->actor);
     csca_secret_free(pw);
     if (rc == CSCERT_OK)
         printf("CA certificate installed from %s; the CA can issue now.\n", argv[optind]);
@@ -271,7 +272,7 @@ int csca_write_p7(cscert_ca *ca, X509 *leaf, const char *path, int pem)
     return rc;
 }
 
-static int format_pem(int *pem, const char *s, const char *cmd)
+int csca_format_pem(int *pem, const char *s, const char *cmd)
 {
     if (strcmp(s, "pem") == 0)
         *pem = 1;
@@ -301,7 +302,7 @@ int cmd_cacerts(const csca_global *g, int argc, char **argv)
         switch (c) {
         case O_HELP: fputs(cacerts_help, stdout); return 0;
         case O_OUT: out = optarg; break;
-        case O_FORMAT: if ((rc = format_pem(&pem, optarg, "cacerts")) != 0) return rc; break;
+        case O_FORMAT: if ((rc = csca_format_pem(&pem, optarg, "cacerts")) != 0) return rc; break;
         default: return csca_usage("cacerts", "unknown option");
         }
     }
@@ -379,7 +380,7 @@ int cmd_crl(const csca_global *g, int argc, char **argv)
         if (!out)
             goto out;
     }
-    if ((rc = cscert_ca_crl_pem(&pem, ca)) < 0)
+    if ((rc = cscert_ca_crl_pem(&pem, ca, g->actor)) < 0)
         goto out;
     if (out) {
         if ((rc = csca_write_file(out, pem, strlen(pem))) == CSCERT_OK)

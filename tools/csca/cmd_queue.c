@@ -291,11 +291,7 @@ int cmd_retrieve(const csca_global *g, int argc, char **argv)
         switch (c) {
         case O_HELP: fputs(retrieve_help, stdout); return 0;
         case O_OUT: out = optarg; break;
-        case O_FORMAT:
-            if (strcmp(optarg, "pem") == 0) pem = 1;
-            else if (strcmp(optarg, "p7b") == 0 || strcmp(optarg, "der") == 0) pem = 0;
-            else return csca_usage("retrieve", "--format is pem or p7b, not '%s'", optarg);
-            break;
+        case O_FORMAT: if ((rc = csca_format_pem(&pem, optarg, "retrieve")) != 0) return rc; break;
         default: return csca_usage("retrieve", "unknown option");
         }
     }

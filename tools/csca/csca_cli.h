@@ -51,6 +51,9 @@ int csca_write_file(const char *path, const void *data, size_t len);
 /* Write PKCS#7 certs-only of leaf (may be NULL) then the CA chain to path:
  * PEM armour (-----BEGIN PKCS7-----) when pem, else DER (cmd_ca.c). */
 int csca_write_p7(cscert_ca *ca, X509 *leaf, const char *path, int pem);
+/* --format of cacerts and retrieve: "pem" sets *pem, "p7b" (or "der")
+ * clears it; else the usage error of cmd, CSCA_EXIT_USAGE (cmd_ca.c). */
+int csca_format_pem(int *pem, const char *s, const char *cmd);
 
 /* Command groups (each has --help). argv[0] is the command name. */
 int cmd_init(const csca_global *g, int argc, char **argv);

@@ -13,13 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
+#include "../common/tool_common.h"
 #include "csca_cli.h"
 
 #define CSCA_VERSION "0.1.0"
-/* 4 KiB: a password file's first line; longer is not a password. */
-#define CSCA_PASSWORD_LINE_MAX 4096
 
 #ifndef CSCA_HAVE_SERVE
 #define CSCA_HAVE_SERVE 0
@@ -84,51 +81,27 @@ int csca_usage(const char *cmd, const char *fmt, ...)
 
 int csca_read_password_file(char **out, const char *path)
 {
-    FILE *f;
-    char *buf;
-    size_t len;
+    int rc;
 
-    *out = NULL;
-    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f)
-        return cscert_error_setf(CSCERT_EIO, path, "check the path of the password file",
-                                 "cannot open the password file: %s", strerror(errno));
-    buf = OPENSSL_secure_zalloc(CSCA_PASSWORD_LINE_MAX);
-    if (!buf) {
-        if (f != stdin)
-            fclose(f);
-        return cscert__oom();
-    }
-    if (!fgets(buf, CSCA_PASSWORD_LINE_MAX, f))
-        buf[0] = '\0';
-    if (f != stdin)
-        fclose(f);
-    len = strcspn(buf, "\r\n");
-    buf[len] = '\0';
-    if (len == 0) {
-        OPENSSL_secure_clear_free(buf, CSCA_PASSWORD_LINE_MAX);
+    if ((rc = tool_read_secret_line(out, path, "check the path of the password file")) < 0)
+        return rc;
+    if (!**out) {
+        tool_secret_free(*out);
+        *out = NULL;
         return cscert_error_set(CSCERT_EINVAL, path, "the password file's first line is empty",
                                 "put the password on its first line");
     }
-    *out = buf;
     return CSCERT_OK;
 }
 
 void csca_secret_free(char *s)
 {
-    if (s)
-        OPENSSL_secure_clear_free(s, CSCA_PASSWORD_LINE_MAX);
+    tool_secret_free(s);
 }
 
 void csca_json_print(json_t *v)
 {
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-    if (s) {
-        puts(s);
-        free(s);
-    }
-    json_decref(v);
+    tool_json_print(v);
 }
 
 const char *csca_jstr(json_t *o, const char *k)

@@ -7,13 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-
+#include "../common/tool_common.h"
 #include "cli.h"
 
 #define CSCERT_VERSION "0.1.0"
-/* 4 KiB: a password file's first line; longer is not a password. */
-#define CLI_PASSWORD_MAX 4096
 
 struct cmd {
     const char *name;
@@ -114,46 +111,17 @@ void cli_list_free(char **list)
 
 int cli_read_password_file(char **out, const char *path)
 {
-    FILE *f;
-    char *buf;
-    size_t len;
-
-    *out = NULL;
-    f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!f)
-        return cscert_error_setf(CSCERT_EIO, path, "check the path given to --password-file",
-                                 "cannot open the password file: %s", strerror(errno));
-    buf = OPENSSL_secure_zalloc(CLI_PASSWORD_MAX);
-    if (!buf) {
-        if (f != stdin)
-            fclose(f);
-        return cscert__oom();
-    }
-    if (!fgets(buf, CLI_PASSWORD_MAX, f))
-        buf[0] = '\0';
-    if (f != stdin)
-        fclose(f);
-    len = strcspn(buf, "\r\n");
-    buf[len] = '\0';
-    *out = buf;
-    return CSCERT_OK;
+    return tool_read_secret_line(out, path, "check the path given to --password-file");
 }
 
 void cli_secret_free(char *s)
 {
-    if (s)
-        OPENSSL_secure_clear_free(s, CLI_PASSWORD_MAX);
+    tool_secret_free(s);
 }
 
 void cli_json_print(json_t *v)
 {
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-    if (s) {
-        puts(s);
-        free(s);
-    }
-    json_decref(v);
+    tool_json_print(v);
 }
 
 void cli_json_array_begin(void)
