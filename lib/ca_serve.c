@@ -70,6 +70,14 @@
  * before its commit (an fsync each); only while some are (never at
  * concurrency 1), bounded by CSCERT_EST_BATCH_MAX. */
 #define EST_GATHER_MS 2
+/* 5 failed logins for one account from one address within 60 s: its
+ * further attempts get 429 for the rest of that minute, without a PBKDF2
+ * each (a password guesser, or a server with a stale password file, must
+ * not cost the CA ~30 ms of CPU per try). 64 address-account pairs are
+ * tracked at once; the oldest gives way. */
+#define EST_FAIL_MAX 5
+#define EST_FAIL_WINDOW_MS 60000
+#define EST_FAIL_SLOTS 64
 /* 1536 bytes: an Authorization header value; base64 of a 63-byte name,
  * ':' and a CSCERT_CA_PASSWORD_MAX password, plus "Basic ". */
 #define EST_AUTH_MAX 1536
@@ -300,8 +308,16 @@ struct committer {
     size_t max_batch;
 };
 
+struct fail_slot {
+    char key[INET6_ADDRSTRLEN + CSCERT_CA_NAME_MAX + 2]; /* "ADDR/account" */
+    int count;                      /* 0: free */
+    long long since_ms;
+};
+
 struct server {
     cscert_ca *ca;
+    pthread_mutex_t fail_mu;
+    struct fail_slot fails[EST_FAIL_SLOTS];
     const cscert_ca_serve_opts *o;
     int detached, timeout_s, n_workers, per_worker_max;
     int fd;
@@ -780,27 +796,106 @@ static void source_of(char out[80], struct evhttp_request *req)
     }
 }
 
+/* ---- failed logins (see EST_FAIL_MAX) ---- */
+
+/* "ADDR/account" (account lower-cased: names are case-insensitive). */
+static void fail_key(char *out, size_t n, struct evhttp_request *req, const char *name)
+{
+    struct evhttp_connection *ec = evhttp_request_get_connection(req);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    size_t i;
+
+    if (ec)
+        evhttp_connection_get_peer(ec, &addr, &port);
+    snprintf(out, n, "%s/%s", addr ? addr : "?", name);
+    for (i = 0; out[i]; i++)
+        out[i] = (char)tolower((unsigned char)out[i]);
+}
+
+/* The key's live slot, or NULL (fail_mu held). */
+static struct fail_slot *fail_find(struct server *srv, const char *key, long long now)
+{
+    for (size_t i = 0; i < EST_FAIL_SLOTS; i++)
+        if (srv->fails[i].count && now - srv->fails[i].since_ms < EST_FAIL_WINDOW_MS
+            && strcmp(srv->fails[i].key, key) == 0)
+            return &srv->fails[i];
+    return NULL;
+}
+
+/* Seconds left of key's lockout; 0 when it may try. */
+static int fail_locked(struct server *srv, const char *key)
+{
+    long long now = cscert__daemon_now_ms();
+    struct fail_slot *f;
+    int left = 0;
+
+    pthread_mutex_lock(&srv->fail_mu);
+    if ((f = fail_find(srv, key, now)) && f->count >= EST_FAIL_MAX)
+        left = (int)((f->since_ms + EST_FAIL_WINDOW_MS - now + 999) / 1000);
+    pthread_mutex_unlock(&srv->fail_mu);
+    return left;
+}
+
+/* Count a failed login for key, or forget its failures after a success. */
+static void fail_note(struct server *srv, const char *key, int failed)
+{
+    long long now = cscert__daemon_now_ms();
+    struct fail_slot *f;
+
+    pthread_mutex_lock(&srv->fail_mu);
+    if ((f = fail_find(srv, key, now))) {
+        f->count = failed ? f->count + 1 : 0;
+    } else if (failed) {
+        f = &srv->fails[0];
+        for (size_t i = 0; i < EST_FAIL_SLOTS; i++) {
+            struct fail_slot *g = &srv->fails[i];
+
+            if (!g->count || now - g->since_ms >= EST_FAIL_WINDOW_MS) {
+                f = g;
+                break;
+            }
+            if (g->since_ms < f->since_ms)
+                f = g;
+        }
+        snprintf(f->key, sizeof(f->key), "%s", key);
+        f->count = 1;
+        f->since_ms = now;
+    }
+    pthread_mutex_unlock(&srv->fail_mu);
+}
+
 /* DESIGN: a password verified on a TLS connection is not hashed again on
- * that connection (same Authorization value, compared in constant time). */
+ * that connection (same Authorization value, compared in constant time).
+ * *retry_s > 0: refused because of EST_FAIL_MAX (429, Retry-After). */
 static int authenticate(struct worker *w, struct conn *c, struct evhttp_request *req, const char *source,
-                        const char *tmpl)
+                        const char *tmpl, int *retry_s)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     unsigned char d[32];
-    char *name = NULL, *pw = NULL, **groups = NULL;
+    char *name = NULL, *pw = NULL, **groups = NULL, key[sizeof(((struct fail_slot *)0)->key)];
     unsigned int dl = 0;
     int rc;
 
+    *retry_s = 0;
     if (!h || !EVP_Digest(h, strlen(h), d, &dl, EVP_sha256(), NULL))
         dl = 0;
     if (dl == 32 && c->authed && CRYPTO_memcmp(d, c->cred, 32) == 0)
         return CSCERT_OK;
     c->authed = 0;
-    if ((rc = cscert_ca_serve__basic_auth(&name, &pw, h)) < 0
-        || (rc = cscert_ca_authenticate(&groups, w->ca, name, pw)) < 0) {
+    if ((rc = cscert_ca_serve__basic_auth(&name, &pw, h)) == CSCERT_OK) {
+        fail_key(key, sizeof(key), req, name);
+        if ((*retry_s = fail_locked(w->srv, key)) > 0)
+            rc = cscert_error_setf(CSCERT_EPOLICY, name, "check the account's password file, then wait",
+                                   "%d failed logins from this address within %d seconds; try again in "
+                                   "%d seconds", EST_FAIL_MAX, EST_FAIL_WINDOW_MS / 1000, *retry_s);
+        else if ((rc = cscert_ca_authenticate(&groups, w->ca, name, pw)) != CSCERT_ENOMEM)
+            fail_note(w->srv, key, rc < 0);
+    }
+    if (rc < 0) {
         cscert_ca_audit(w->ca, "refused", name && *name ? name : "(none)", source,
                         json_pack("{s:s, s:s, s:i}", "template", tmpl[0] ? tmpl : CSCERT_CA_TEMPLATE_DEFAULT,
-                                  "reason", cscert_error_last(), "code", CSCERT_EAUTH));
+                                  "reason", cscert_error_last(), "code", *retry_s ? CSCERT_EPOLICY : CSCERT_EAUTH));
         goto out;
     }
     names_free(c->groups);
@@ -831,9 +926,19 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
     size_t len = in ? evbuffer_get_length(in) : 0;
     unsigned char *body;
     char msg[600];
-    int rc, code, preparing = 0;
+    int rc, code, preparing = 0, retry_s = 0;
 
-    if (authenticate(w, c, req, source, tmpl) < 0) {
+    if ((rc = authenticate(w, c, req, source, tmpl, &retry_s)) < 0 && retry_s > 0) {
+        char ra[16];
+
+        snprintf(ra, sizeof(ra), "%d", retry_s);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+        snprintf(msg, sizeof(msg), "%s", cscert_error_last());
+        reply_text(srv, req, 429, "Too Many Requests", msg);
+        logf_(srv, "enroll 429 %s from %s: %s", t, source, msg);
+        return;
+    }
+    if (rc < 0) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Basic realm=\"csca\"");
         snprintf(msg, sizeof(msg), "%s", cscert_error_last());
         reply_text(srv, req, 401, "Unauthorized", msg);
@@ -1215,6 +1320,7 @@ static int serve_here(cscert_ca *ca, const cscert_ca_serve_opts *o, int detached
     srv.fd = -1;
     srv.detached = detached;
     pthread_mutex_init(&srv.tls_mu, NULL);
+    pthread_mutex_init(&srv.fail_mu, NULL);
     pthread_mutex_init(&srv.cm.mu, NULL);
     pthread_cond_init(&srv.cm.cv, NULL);
     srv.timeout_s = o->timeout_s > 0 ? o->timeout_s : CSCERT_EST_TIMEOUT_DEFAULT;
@@ -1312,6 +1418,7 @@ out:
     free(srv.cacerts);
     free(srv.workers);
     pthread_mutex_destroy(&srv.tls_mu);
+    pthread_mutex_destroy(&srv.fail_mu);
     pthread_mutex_destroy(&srv.cm.mu);
     pthread_cond_destroy(&srv.cm.cv);
     if (ready_fd >= 0)

@@ -394,6 +394,13 @@ int cscert_enroll__status_error(int status, const char *body, const char *ca_nam
         return cscert_error_setf(CSCERT_ENOTFOUND, what, "check --template (on the CA: csca template list)",
                                  "template '%s' is not known at %s (%s)", tmpl, url,
                                  text[0] ? text : "404 Not Found");
+    case 429:
+        /* csca serve after 5 failed logins for the account from here. */
+        return cscert_error_setf(CSCERT_EAUTH, what,
+                                 "check --ca-password-file (or $CSCERT_CA_PASSWORD_FILE), wait, then "
+                                 "cscert request resume",
+                                 "the CA refuses logins for account '%s' for now (%s)", account ? account : "",
+                                 text[0] ? text : "429 Too Many Requests");
     case 413:
         return cscert_error_setf(CSCERT_EPOLICY, what, "request fewer names (--domain-name)",
                                  "the request is too large for the CA (%s)", text[0] ? text : "413");

@@ -170,6 +170,16 @@ assert_eq "no credentials: 401" 401 "$(est simpleenroll r401a -H 'Content-Type: 
 assert_eq "401 carries WWW-Authenticate: Basic realm=\"csca\"" 'Basic realm="csca"' "$(hdr r401a WWW-Authenticate)"
 assert_eq "wrong password: 401" 401 "$(WHO=web01:wrong enroll r401b fe03.b64in)"
 assert_eq "unknown account: 401" 401 "$(WHO=nobody:wrong enroll r401c fe03.b64in)"
+# Failed logins: 5 for one account from one address, then 429 for the rest
+# of the minute (no PBKDF2 per guess); other accounts are not affected.
+codes=""
+for i in 1 2 3 4 5; do codes="$codes $(WHO=guesser:wrong$i enroll r401g fe03.b64in)"; done
+assert_eq "5 wrong passwords for one account: 401 each" " 401 401 401 401 401" "$codes"
+assert_eq "the 6th attempt: 429" 429 "$(WHO=guesser:wrong6 enroll r429 fe03.b64in)"
+ra=$(hdr r429 Retry-After)
+check "429 carries Retry-After in seconds, at most 60 ($ra)" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 60
+assert_contains "429 body says why" "failed logins" "$(cat r429)"
+assert_eq "another account is not locked out (wrong password: 401)" 401 "$(WHO=nobody2:wrong enroll r401h fe03.b64in)"
 assert_eq "no Enroll permission: 403" 403 "$(WHO="guest:S3cret pass" enroll r403a fe03.b64in)"
 assert_contains "403 body names the template" "WebServer" "$(cat r403a)"
 assert_eq "RSA-1024 key: 403" 403 "$(enroll r403b weak.b64in)"

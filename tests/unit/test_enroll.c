@@ -190,6 +190,12 @@ static void test_status_errors(void **state)
     assert_int_equal(cscert_enroll__status_error(400, "x", ca, NULL, NULL, url), CSCERT_EINVAL);
     assert_int_equal(cscert_enroll__status_error(415, "x", ca, NULL, NULL, url), CSCERT_EINVAL);
     assert_int_equal(cscert_enroll__status_error(413, "x", ca, NULL, NULL, url), CSCERT_EPOLICY);
+    assert_int_equal(cscert_enroll__status_error(429, "5 failed logins from this address", ca, NULL, "fe01", url),
+                     CSCERT_EAUTH);
+    assert_non_null(strstr(cscert_error_last(), "account 'fe01'"));
+    assert_non_null(strstr(cscert_error_last(), "5 failed logins"));
+    assert_non_null(strstr(cscert_error_last(), "cscert request resume"));
+    assert_false(cscert_enroll__definitive(429, 0)); /* the pending key stays for resume */
     assert_int_equal(cscert_enroll__status_error(500, "x", ca, NULL, NULL, url), CSCERT_EIO);
     assert_int_equal(cscert_enroll__status_error(302, "x", ca, NULL, NULL, url), CSCERT_EIO);
     /* hostile CA text: control characters never reach the terminal, and
