@@ -889,8 +889,8 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
             rc = cscert_error_setf(CSCERT_EPOLICY, name, "check the account's password file, then wait",
                                    "%d failed logins from this address within %d seconds; try again in "
                                    "%d seconds", EST_FAIL_MAX, EST_FAIL_WINDOW_MS / 1000, *retry_s);
-        else if ((rc = cscert_ca_authenticate(&groups, w->ca, name, pw)) != CSCERT_ENOMEM)
-            fail_note(w->srv, key, rc < 0);
+        else if ((rc = cscert_ca_authenticate(&groups, w->ca, name, pw)) == CSCERT_OK || rc == CSCERT_EAUTH)
+            fail_note(w->srv, key, rc == CSCERT_EAUTH); /* not a database or memory error */
     }
     if (rc < 0) {
         cscert_ca_audit(w->ca, "refused", name && *name ? name : "(none)", source,
