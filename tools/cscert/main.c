@@ -131,12 +131,22 @@ void cli_json_array_begin(void)
 
 void cli_json_array_item(json_t *v, size_t index)
 {
-    char *s = v ? json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    /* 4 KiB: one listing row; a larger element is dumped to the heap. */
+    char buf[4096], *heap = NULL;
+    const size_t flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER;
+    const char *s = "null";
+    size_t n = v ? json_dumpb(v, buf, sizeof(buf) - 1, flags) : 0;
 
+    if (n > 0 && n < sizeof(buf)) {
+        buf[n] = '\0';
+        s = buf;
+    } else if (v && (heap = json_dumps(v, flags))) {
+        s = heap;
+    }
     /* One level deeper than on its own: each line of it two more spaces
      * (a newline in a JSON text is only ever whitespace between tokens). */
     fputs(index ? ",\n  " : "\n  ", stdout);
-    for (const char *p = s ? s : "null", *nl; *p; p = nl + 1) {
+    for (const char *p = s, *nl; *p; p = nl + 1) {
         if (!(nl = strchr(p, '\n'))) {
             fputs(p, stdout);
             break;
@@ -144,7 +154,7 @@ void cli_json_array_item(json_t *v, size_t index)
         fwrite(p, 1, (size_t)(nl - p), stdout);
         fputs("\n  ", stdout);
     }
-    free(s);
+    free(heap);
     json_decref(v);
 }
 
