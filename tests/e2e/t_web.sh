@@ -266,6 +266,8 @@ for i in $(seq 1 20); do grep -q "SIGHUP" serve.log && break; sleep 0.1; done
 assert_contains "SIGHUP reloads" "SIGHUP: reloading" "$(cat serve.log)"
 assert_eq "still serving after SIGHUP" "$T_B" "$(served "$P_EXT" webpool01.contoso.com)"
 check "web.pid names the server" test "$(cat "$CSCERT_HOME/web.pid")" = "$SERVE"
+out=$("$CSCERT" web binding set --site Internal --port "$P_INT" 2>&1)
+assert_contains "a binding change while web serve runs says to restart it" "restart it to apply this change: kill -TERM $SERVE" "$out"
 kill -TERM "$SERVE"
 for i in $(seq 1 60); do kill -0 "$SERVE" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$SERVE" 2>/dev/null; then nok "SIGTERM stops within 6 s"; else wait "$SERVE"; assert_eq "SIGTERM: exit 0" 0 "$?"; fi

@@ -201,6 +201,17 @@ static int verify(cscert_store *st, int json)
     return rc;
 }
 
+/* A running web serve listens where it started: a binding change takes
+ * effect when it is restarted (assignments, by contrast, reload live). */
+static void running_note(cscert_store *st)
+{
+    long pid = 0;
+
+    if (cscert_web_running(&pid, st))
+        fprintf(stderr, "cscert: note: web serve (pid %ld) listens on the bindings it started with; restart it "
+                        "to apply this change: kill -TERM %ld; cscert web serve\n", pid, pid);
+}
+
 int cmd_web(struct cli *cli, int argc, char **argv)
 {
     struct web_args a;
@@ -244,14 +255,17 @@ int cmd_web(struct cli *cli, int argc, char **argv)
     if (sub2 && strcmp(sub2, "list") == 0)
         return binding_list(st, a.json);
     if (sub2 && strcmp(sub2, "set") == 0) {
-        if ((rc = cscert_web_binding_set(st, a.site, a.address, a.port, a.use)) < 0)
+        if ((rc = cscert_web_binding_set(st, a.site, a.address, a.port, a.use)) < 0
+            || (rc = binding_list(st, 0)) < 0)
             return rc;
-        return binding_list(st, 0);
+        running_note(st);
+        return CSCERT_OK;
     }
     if (sub2 && strcmp(sub2, "remove") == 0) {
         if ((rc = cscert_web_binding_remove(st, a.site)) < 0)
             return rc;
         printf("removed site %s\n", a.site);
+        running_note(st);
         return CSCERT_OK;
     }
     if (strcmp(sub, "serve") == 0) {
