@@ -66,6 +66,24 @@ static int db_error(cscert_store *st, const char *doing)
     return cscert__sql_error(st ? st->db : NULL, st && st->home ? st->home : "store", doing);
 }
 
+/* Room for one more element of size elem in the array *v of *cap, holding
+ * cnt (doubling, first 16): the listings' rows. ENOMEM (set) and *v
+ * untouched when it cannot grow. */
+static int grow(void *v, size_t *cap, size_t cnt, size_t elem)
+{
+    void **pv = v, *nv;
+    size_t ncap;
+
+    if (cnt < *cap)
+        return CSCERT_OK;
+    ncap = *cap ? *cap * 2 : 16;
+    if (!(nv = realloc(*pv, ncap * elem)))
+        return cscert__oom();
+    *pv = nv;
+    *cap = ncap;
+    return CSCERT_OK;
+}
+
 
 
 static int prepare(sqlite3_stmt **out, cscert_store *st, const char *sql)
@@ -549,7 +567,7 @@ int cscert_store_get_cert(cscert_cert_rec **out, cscert_store *st, const char *t
 int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st, cscert_store_kind kind)
 {
     sqlite3_stmt *s = NULL;
-    cscert_cert_rec **v = NULL, **nv;
+    cscert_cert_rec **v = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
 
@@ -560,14 +578,8 @@ int cscert_store_list_certs(cscert_cert_rec ***out, size_t *n, cscert_store *st,
         return rc;
     cscert__sql_bind(s, 1, cscert_store_kind_name(kind));
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            if (!(nv = realloc(v, cap * sizeof(*v)))) {
-                rc = cscert__oom();
-                goto fail;
-            }
-            v = nv;
-        }
+        if ((rc = grow(&v, &cap, cnt, sizeof(*v))) < 0)
+            goto fail;
         if ((rc = row_to_cert(&v[cnt], s)) < 0)
             goto fail;
         cnt++;
@@ -598,7 +610,7 @@ void cscert_cert_summaries_free(cscert_cert_summary *v, size_t n)
 int cscert_store_list_summaries(cscert_cert_summary **out, size_t *n, cscert_store *st, cscert_store_kind kind)
 {
     sqlite3_stmt *s = NULL;
-    cscert_cert_summary *v = NULL, *nv;
+    cscert_cert_summary *v = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
 
@@ -613,14 +625,8 @@ int cscert_store_list_summaries(cscert_cert_summary **out, size_t *n, cscert_sto
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         cscert_cert_summary *r;
 
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 64;
-            if (!(nv = realloc(v, cap * sizeof(*v)))) {
-                rc = cscert__oom();
-                goto fail;
-            }
-            v = nv;
-        }
+        if ((rc = grow(&v, &cap, cnt, sizeof(*v))) < 0)
+            goto fail;
         r = memset(&v[cnt++], 0, sizeof(*r));
         cscert__sql_copy(r->thumbprint, sizeof(r->thumbprint), s, 0);
         cscert_store_kind_parse(&r->store, (const char *)sqlite3_column_text(s, 1));
@@ -857,7 +863,7 @@ int cscert_store_find_pending_by_key(cscert_pending **out, cscert_store *st, int
 int cscert_store_list_pending(cscert_pending ***out, size_t *n, cscert_store *st)
 {
     sqlite3_stmt *s = NULL;
-    cscert_pending **v = NULL, **nv;
+    cscert_pending **v = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
 
@@ -866,14 +872,8 @@ int cscert_store_list_pending(cscert_pending ***out, size_t *n, cscert_store *st
     if ((rc = prepare(&s, st, "SELECT " PENDING_COLS " ORDER BY id")) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 8;
-            if (!(nv = realloc(v, cap * sizeof(*v)))) {
-                rc = cscert__oom();
-                goto fail;
-            }
-            v = nv;
-        }
+        if ((rc = grow(&v, &cap, cnt, sizeof(*v))) < 0)
+            goto fail;
         if ((rc = row_to_pending(&v[cnt], s)) < 0)
             goto fail;
         cnt++;
@@ -982,7 +982,7 @@ int cscert_store_get_assignment(cscert_assignment *out, cscert_store *st, const 
 int cscert_store_list_assignments(cscert_assignment **out, size_t *n, cscert_store *st)
 {
     sqlite3_stmt *s = NULL;
-    cscert_assignment *v = NULL, *nv;
+    cscert_assignment *v = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
 
@@ -991,14 +991,10 @@ int cscert_store_list_assignments(cscert_assignment **out, size_t *n, cscert_sto
     if ((rc = prepare(&s, st, "SELECT " ASSIGN_COLS " ORDER BY use")) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 8;
-            if (!(nv = realloc(v, cap * sizeof(*v)))) {
-                free(v);
-                sqlite3_finalize(s);
-                return cscert__oom();
-            }
-            v = nv;
+        if ((rc = grow(&v, &cap, cnt, sizeof(*v))) < 0) {
+            free(v);
+            sqlite3_finalize(s);
+            return rc;
         }
         row_to_assignment(&v[cnt++], s);
     }
@@ -1048,7 +1044,7 @@ int cscert_store_set_binding(cscert_store *st, const cscert_binding *b)
 int cscert_store_list_bindings(cscert_binding **out, size_t *n, cscert_store *st)
 {
     sqlite3_stmt *s = NULL;
-    cscert_binding *v = NULL, *nv;
+    cscert_binding *v = NULL;
     size_t cnt = 0, cap = 0;
     int rc;
 
@@ -1057,14 +1053,10 @@ int cscert_store_list_bindings(cscert_binding **out, size_t *n, cscert_store *st
     if ((rc = prepare(&s, st, "SELECT site, address, port, use FROM bindings ORDER BY port, site")) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 4;
-            if (!(nv = realloc(v, cap * sizeof(*v)))) {
-                free(v);
-                sqlite3_finalize(s);
-                return cscert__oom();
-            }
-            v = nv;
+        if ((rc = grow(&v, &cap, cnt, sizeof(*v))) < 0) {
+            free(v);
+            sqlite3_finalize(s);
+            return rc;
         }
         cscert__sql_copy(v[cnt].site, sizeof(v[cnt].site), s, 0);
         cscert__sql_copy(v[cnt].address, sizeof(v[cnt].address), s, 1);
