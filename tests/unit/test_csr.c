@@ -713,6 +713,113 @@ static void test_pem_der(void **state)
     X509_REQ_free(r);
 }
 
+/* cscert_csr_from_der has two readers: RSA requests are rebuilt from
+ * their parts with a key that needs no provider decoder (csca serve's
+ * fast path), anything else, or anything that would not re-encode to the
+ * same bytes, goes through d2i_X509_REQ. Both must give a request that
+ * encodes to the bytes received and verifies; a request whose signed
+ * part is valid BER but not DER must still verify (it would not if it
+ * were rebuilt). */
+static unsigned char *noncanonical_rsa_request(size_t *len, const cscert_csr_params *p)
+{
+    static const unsigned char sha256_rsa[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                                0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00 };
+    X509_REQ *r = NULL;
+    unsigned char *tbs = NULL, *info, *out, sig[512];
+    size_t il, sl = sizeof(sig), body, o = 0;
+    int tl;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+    assert_int_equal(cscert_csr_build(&r, rsa_key, p), CSCERT_OK);
+    tl = i2d_re_X509_REQ_tbs(r, &tbs);
+    /* 30 82 hi lo | 02 01 00 (version) | rest: the version's length in
+     * long form (02 81 01 00), one byte more. */
+    assert_true(tl > 7 && tbs[0] == 0x30 && tbs[1] == 0x82 && tbs[4] == 0x02 && tbs[5] == 0x01);
+    il = (size_t)tl + 1;
+    info = malloc(il);
+    info[0] = 0x30, info[1] = 0x82, info[2] = (unsigned char)((il - 4) >> 8), info[3] = (unsigned char)(il - 4);
+    info[4] = 0x02, info[5] = 0x81, info[6] = 0x01;
+    memcpy(info + 7, tbs + 6, (size_t)tl - 6);
+    assert_true(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, rsa_key) == 1);
+    assert_true(EVP_DigestSign(md, sig, &sl, info, il) == 1);
+    body = il + sizeof(sha256_rsa) + 4 + 1 + sl;
+    out = malloc(body + 4);
+    out[o++] = 0x30, out[o++] = 0x82, out[o++] = (unsigned char)(body >> 8), out[o++] = (unsigned char)body;
+    memcpy(out + o, info, il), o += il;
+    memcpy(out + o, sha256_rsa, sizeof(sha256_rsa)), o += sizeof(sha256_rsa);
+    out[o++] = 0x03, out[o++] = 0x82, out[o++] = (unsigned char)((sl + 1) >> 8), out[o++] = (unsigned char)(sl + 1);
+    out[o++] = 0x00;
+    memcpy(out + o, sig, sl), o += sl;
+    *len = o;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(tbs);
+    free(info);
+    X509_REQ_free(r);
+    return out;
+}
+
+static void assert_reads_back(const unsigned char *der, size_t len, int legacy_key)
+{
+    X509_REQ *back = NULL;
+    unsigned char *again = NULL;
+    EVP_PKEY *pub;
+    char **names = NULL;
+    size_t n = 0;
+
+    assert_int_equal(cscert_csr_from_der(&back, der, len), CSCERT_OK);
+    assert_non_null(pub = X509_REQ_get0_pubkey(back));
+    /* the fast path's key is a legacy one: no provider behind it */
+    assert_int_equal(EVP_PKEY_get0_provider(pub) == NULL, legacy_key);
+    assert_int_equal(EVP_PKEY_eq(pub, legacy_key ? rsa_key : X509_REQ_get0_pubkey(back)), 1);
+    assert_int_equal(i2d_X509_REQ(back, &again), (int)len);
+    assert_memory_equal(again, der, len);
+    assert_int_equal(cscert_csr_verify(back), 1);
+    assert_int_equal(cscert_csr_names(&names, &n, back), CSCERT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[1], "pool01.contoso.net");
+    cscert_x509_names_free(names);
+    OPENSSL_free(again);
+    X509_REQ_free(back);
+}
+
+static void test_der_readers(void **state)
+{
+    static const char *const dns[] = { "fe01.contoso.net", "pool01.contoso.net" };
+    cscert_csr_params p;
+    X509_REQ *r = NULL, *back = NULL;
+    unsigned char *der = NULL, *odd;
+    size_t olen;
+    int dlen;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    p.subject.cn = "fe01.contoso.net";
+    p.dns = dns;
+    p.n_dns = 2;
+    /* RSA: the fast path */
+    assert_int_equal(cscert_csr_build(&r, rsa_key, &p), CSCERT_OK);
+    dlen = i2d_X509_REQ(r, &der);
+    assert_reads_back(der, (size_t)dlen, 1);
+    X509_REQ_free(r);
+    OPENSSL_free(der);
+    der = NULL;
+    /* EC: d2i_X509_REQ */
+    assert_int_equal(cscert_csr_build(&r, ec_key, &p), CSCERT_OK);
+    dlen = i2d_X509_REQ(r, &der);
+    assert_reads_back(der, (size_t)dlen, 0);
+    X509_REQ_free(r);
+    OPENSSL_free(der);
+    /* RSA, BER inside the signed part: not rebuilt, and it verifies */
+    odd = noncanonical_rsa_request(&olen, &p);
+    assert_reads_back(odd, olen, 0);
+    /* the same with its signature broken: read, but refused by verify */
+    odd[olen - 1] ^= 0x01;
+    assert_int_equal(cscert_csr_from_der(&back, odd, olen), CSCERT_OK);
+    assert_int_equal(cscert_csr_verify(back), 0);
+    X509_REQ_free(back);
+    free(odd);
+}
+
 /* A request with no template and no extensions at all: ENOTFOUND, and
  * the names are the CN alone. Built with OpenSSL directly. */
 static void test_read_foreign(void **state)
@@ -751,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_dns_hostile),
         cmocka_unit_test(test_build_misuse),
         cmocka_unit_test(test_pem_der),
+        cmocka_unit_test(test_der_readers),
         cmocka_unit_test(test_read_foreign),
     };
 
