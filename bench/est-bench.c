@@ -9,9 +9,13 @@
  *       HTTPS, CONC threads each on one keep-alive connection (libcurl).
  *   est-bench cfssl URL CACERT RESOLVE CONC FILE
  *       the same against cfssl's /api/v1/cfssl/sign (JSON, PEM request).
- *   est-bench sign HOME THREADS FILE
+ *   est-bench sign HOME THREADS FILE [read]
  *       the ceiling: cscert_ca_sign on every request with the WebServer
- *       template, THREADS threads, no storage and no network.
+ *       template, THREADS threads, no storage and no network. With
+ *       "read", each request is also read from its DER
+ *       (cscert_csr_from_der) and its signature checked
+ *       (cscert_csr_verify) inside the timed loop: what any CA must do
+ *       with a request before it signs, still without network or storage.
  * Each prints one line: "N ok E errors S s RATE certs/s p50 X ms p99 Y ms". */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,6 +43,9 @@ static const char *g_url, *g_cacert, *g_resolve, *g_user;
 static int g_cfssl;
 static cscert_ca *g_ca;
 static X509_REQ **reqs;
+static unsigned char **ders;  /* the requests' DER, for "sign ... read" */
+static size_t *der_lens;
+static int g_read;
 
 static double now_s(void)
 {
@@ -251,13 +258,19 @@ static void *signer(void *arg)
     while ((i = atomic_fetch_add(&next_i, 1)) < n_lines) {
         double t0 = now_s();
         X509 *x = NULL;
+        X509_REQ *r = reqs[i], *own = NULL;
 
-        if (cscert_ca_serial_new(serial) == 0 && cscert_ca_sign(&x, ca, reqs[i], &t, serial, NULL) == 0)
+        if (g_read && (cscert_csr_from_der(&own, ders[i], der_lens[i]) < 0 || cscert_csr_verify(own) != 1))
+            r = NULL;
+        else if (g_read)
+            r = own;
+        if (r && cscert_ca_serial_new(serial) == 0 && cscert_ca_sign(&x, ca, r, &t, serial, NULL) == 0)
             atomic_fetch_add(&n_ok, 1);
         else
             atomic_fetch_add(&n_err, 1);
         lat_ms[i] = (now_s() - t0) * 1e3;
         X509_free(x);
+        X509_REQ_free(own);
     }
     cscert_ca_template_clear(&t);
     cscert_ca_free(ca);
@@ -276,6 +289,8 @@ static int run_sign(const char *home, int threads)
         return 1;
     }
     reqs = calloc(n_lines, sizeof(*reqs));
+    ders = calloc(n_lines, sizeof(*ders));
+    der_lens = calloc(n_lines, sizeof(*der_lens));
     lat_ms = calloc(n_lines, sizeof(*lat_ms));
     for (i = 0; i < n_lines; i++) {
         unsigned char *der = malloc(strlen(lines[i]));
@@ -289,7 +304,8 @@ static int run_sign(const char *home, int threads)
             fprintf(stderr, "sign: request %zu does not parse\n", i);
             return 1;
         }
-        free(der);
+        ders[i] = der;
+        der_lens[i] = (size_t)len;
     }
     t0 = now_s();
     for (k = 0; k < threads; k++)
@@ -314,7 +330,8 @@ int main(int argc, char **argv)
         read_lines(argv[6]);
         return run_http(atoi(argv[5]));
     }
-    if (argc == 5 && strcmp(argv[1], "sign") == 0) {
+    if ((argc == 5 || (argc == 6 && strcmp(argv[5], "read") == 0)) && strcmp(argv[1], "sign") == 0) {
+        g_read = argc == 6;
         read_lines(argv[4]);
         return run_sign(argv[2], atoi(argv[3]));
     }
