@@ -1045,6 +1045,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
     struct worker *w = arg;
     struct server *srv = w->srv;
     struct conn *c = NULL;
+    struct bufferevent *bev;
     SSL *ssl;
 
     pthread_mutex_lock(&srv->tls_mu);
@@ -1064,7 +1065,11 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
         else /* one accept per wakeup, so the other workers get theirs (web.c) */
             event_active(w->reenable_ev, EV_READ, 0);
     }
-    return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    /* Headers and body in one TLS record; two when this fails. */
+    if (bev)
+        (void)cscert__daemon_coalesce_output(bev);
+    return bev;
 }
 
 static void reenable_cb(evutil_socket_t fd, short what, void *arg)

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "cscert/error.h"
@@ -195,4 +197,18 @@ long long cscert__daemon_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void coalesce_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)arg;
+    if (info->n_added == 0 || evbuffer_get_length(buf) > CSCERT_DAEMON_COALESCE_MAX)
+        return;
+    if (evbuffer_peek(buf, -1, NULL, NULL, 0) > 1) /* chains the data spans */
+        evbuffer_pullup(buf, -1);
+}
+
+int cscert__daemon_coalesce_output(struct bufferevent *bev)
+{
+    return evbuffer_add_cb(bufferevent_get_output(bev), coalesce_cb, NULL) ? 0 : -1;
 }

@@ -3,7 +3,8 @@
  * line, the listening socket. Each server passes its own names and
  * messages, so what it prints stays its own.
  * Uses: error, store (cscert_now_rfc3339), libevent (the main thread's
- * signal and timer events only; web.c and ca_serve.c keep their event
+ * signal and timer events, and the output coalescing of a connection;
+ * web.c and ca_serve.c keep their event
  * loops, workers and drain: daemon is a part of those two, the only
  * modules that touch libevent). */
 #ifndef CSCERT_DAEMON_H
@@ -83,6 +84,18 @@ int cscert__daemon_events_add(struct cscert__daemon_events *ev, struct event_bas
                               event_callback_fn term, event_callback_fn timer, const struct timeval *tv,
                               void *arg);
 void cscert__daemon_events_free(struct cscert__daemon_events *ev);
+
+/* evhttp writes a response's headers into the connection's output, then
+ * moves the body's chain behind them; bufferevent_openssl calls SSL_write
+ * once per chain, so each response would go out as two TLS records in two
+ * write(2) calls. This joins the chains as they are added (a copy of at
+ * most CSCERT_DAEMON_COALESCE_MAX bytes; the write itself waits for the
+ * next EPOLLOUT), so that headers and body leave as one record in one
+ * write(2). -1 when the callback cannot be added: then two records. */
+/* 16 KiB: the largest TLS record's payload. */
+#define CSCERT_DAEMON_COALESCE_MAX 16384
+struct bufferevent;
+int cscert__daemon_coalesce_output(struct bufferevent *bev);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long cscert__daemon_now_ms(void);

@@ -60,9 +60,6 @@
 #define WEB_DRAIN_TICK_MS 100
 /* 64: bindings one server serves; IIS has two, a SIP listener makes three. */
 #define WEB_MAX_BINDINGS 64
-/* 16 KiB: the largest TLS record's payload; a response up to this size is
- * made contiguous so that it leaves as one record (see coalesce_cb). */
-#define WEB_COALESCE_MAX 16384
 
 static const char setting_initialized[] = "web_bindings_initialized";
 
@@ -692,23 +689,6 @@ static void reload(struct server *srv, int force)
 
 /* ---- connections (worker threads) ---- */
 
-/* evhttp writes a response's headers into the connection's output, then
- * moves the body's chain behind them; bufferevent_openssl calls SSL_write
- * once per chain, so each response went out as two TLS records in two
- * write(2) calls. The write itself waits for the next EPOLLOUT, so
- * joining the chains when they are added (a copy of a few hundred bytes)
- * sends headers and body as one record in one write(2). */
-static void coalesce_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    size_t len;
-
-    (void)arg;
-    if (info->n_added == 0 || (len = evbuffer_get_length(buf)) > WEB_COALESCE_MAX)
-        return;
-    if (evbuffer_peek(buf, -1, NULL, NULL, 0) > 1) /* chains the data spans */
-        evbuffer_pullup(buf, -1);
-}
-
 static struct bufferevent *bev_cb(struct event_base *base, void *arg)
 {
     struct conn_arg *ca = arg;
@@ -734,7 +714,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
     if (!(bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)))
         return NULL;
     /* Not fatal when it fails: the response then takes two records. */
-    (void)evbuffer_add_cb(bufferevent_get_output(bev), coalesce_cb, NULL);
+    (void)cscert__daemon_coalesce_output(bev);
     return bev;
 }
 

@@ -61,4 +61,15 @@ wait_port() {
     done
     return 1
 }
+# wait_log FILE TEXT: until FILE holds TEXT (bounded: 10 s). A server
+# accepts on its port before it is ready (the pid file, the workers):
+# its "ready:" line says when it is.
+wait_log() {
+    local i
+    for i in $(seq 1 100); do
+        grep -qF -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
 done_testing() { echo "1..$_n"; exit $_failed; }

@@ -47,6 +47,7 @@ PORT=$(free_port)
 bg "$CSCA" --home "$H" serve --listen 127.0.0.1:"$PORT" --workers 2 --foreground 2> serve.log
 SERVE=$LAST_PID
 if wait_port "$PORT"; then ok "csca serve listens on 127.0.0.1:$PORT"; else nok "csca serve listens" "$(cat serve.log)"; done_testing; fi
+check "csca serve says it is ready" wait_log serve.log "ready: CA"
 assert_eq "HOME/serve.pid names the server" "$SERVE" "$(cat "$H/serve.pid" 2>/dev/null)"
 URL="https://$HOST:$PORT/.well-known/est"
 C=(curl -sS --max-time 20 --cacert root.pem --resolve "$HOST:$PORT:127.0.0.1")

@@ -1,7 +1,8 @@
 /* test_daemon.c: what web serve and csca serve share: detaching with a
  * ready pipe (and the error when the child never gets ready), the pid
  * file, the log line and its scrubbing, literal addresses and the
- * listening socket. */
+ * listening socket, and a response's headers and body joined into one
+ * buffer chain (one TLS record, one write). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "../../lib/daemon.h"
 #include "cscert/error.h"
@@ -172,12 +177,52 @@ static void test_detach(void **state)
     assert_int_equal(WEXITSTATUS(status), 1);
 }
 
+/* As evhttp answers: the headers written into the output, then the
+ * body's own buffer moved behind them (a second chain). */
+static int chains_after_response(int coalesce, size_t body_len)
+{
+    struct event_base *base = event_base_new();
+    struct bufferevent *bev;
+    struct evbuffer *body = evbuffer_new();
+    char *b = malloc(body_len);
+    int sv[2], n;
+
+    assert_non_null(base);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    assert_non_null(bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE));
+    if (coalesce)
+        assert_int_equal(cscert__daemon_coalesce_output(bev), 0);
+    memset(b, 'x', body_len);
+    assert_int_equal(evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+                                         body_len) > 0, 1);
+    assert_int_equal(evbuffer_add(body, b, body_len), 0);
+    assert_int_equal(evbuffer_add_buffer(bufferevent_get_output(bev), body), 0);
+    /* nothing is written until the loop runs */
+    n = evbuffer_peek(bufferevent_get_output(bev), -1, NULL, NULL, 0);
+    bufferevent_free(bev);
+    evbuffer_free(body);
+    close(sv[1]);
+    event_base_free(base);
+    free(b);
+    return n;
+}
+
+static void test_coalesce(void **state)
+{
+    (void)state;
+    assert_int_equal(chains_after_response(0, 2000), 2); /* what evhttp does alone */
+    assert_int_equal(chains_after_response(1, 2000), 1);
+    /* larger than one record: left as it is, not copied */
+    assert_true(chains_after_response(1, CSCERT_DAEMON_COALESCE_MAX + 1) > 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pid_file, setup, teardown),
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_sockets),
+        cmocka_unit_test(test_coalesce),
         cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
     };
 
