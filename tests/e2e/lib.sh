@@ -72,4 +72,16 @@ wait_log() {
     done
     return 1
 }
+# topology_with_ca OUT PORT: the contoso fixture with the CA
+# dc01.contoso.net\contoso-DC01-CA registered at https://dc01.contoso.net:PORT/
+# (address 127.0.0.1: no DNS), written to OUT.
+topology_with_ca() {
+    "$PY" - "$FIXTURES/contoso.json" "$1" "$2" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["certification_authorities"] = [{"name": "dc01.contoso.net\\contoso-DC01-CA",
+    "url": "https://dc01.contoso.net:%s/" % sys.argv[3], "address": "127.0.0.1"}]
+json.dump(d, open(sys.argv[2], "w"), indent=1)
+EOF
+}
 done_testing() { echo "1..$_n"; exit $_failed; }

@@ -38,13 +38,7 @@ SERVE=$LAST_PID
 if wait_port "$PORT"; then ok "csca serve listens on 127.0.0.1:$PORT"; else nok "csca serve listens" "$(cat serve.log)"; done_testing; fi
 
 # ---- the topology registers the CA ----
-"$PY" - "$FIXTURES/contoso.json" topo.json "$PORT" <<'EOF'
-import json, sys
-d = json.load(open(sys.argv[1]))
-d["certification_authorities"] = [{"name": "dc01.contoso.net\\contoso-DC01-CA",
-    "url": "https://dc01.contoso.net:%s/" % sys.argv[3], "address": "127.0.0.1"}]
-json.dump(d, open(sys.argv[2], "w"), indent=1)
-EOF
+topology_with_ca topo.json "$PORT"
 check "topology publish (CA registered with its address)" cs topology publish topo.json --computer-fqdn fe01.contoso.net
 online() { cs request --new --type "$USES" --all-sip-domain --ca "$CA_NAME" --ca-account "${ACCT:-fe01}" \
                --ca-password-file "${PWF:-pw}" "$@"; }

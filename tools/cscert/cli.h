@@ -65,5 +65,7 @@ int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_web(struct cli *cli, int argc, char **argv);
 /* cmd_ca.c: ca list, ca trust (issue 5, online enrollment). */
 int cmd_ca(struct cli *cli, int argc, char **argv);
+/* cmd_wizard.c: the Certificate Wizard, running the commands above. */
+int cmd_wizard(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -34,6 +34,7 @@ static const struct cmd commands[] = {
     { "web",      cmd_web,      "binding list|set|remove, serve, verify: the HTTPS sites (443, 4443)" },
     { "ca",       cmd_ca,       "list, trust: the topology's CAs, and trusting a CA's root by fingerprint" },
     { "log",      cmd_log,      "the audit log of every change to this home" },
+    { "wizard",   cmd_wizard,   "the Certificate Wizard: request, assign, import, view, remove, page by page" },
     { NULL, NULL, NULL }
 };
 
