@@ -4,7 +4,8 @@
  * Owns: the order that keeps keys safe: a pending key is committed before
  * its request leaves the machine (offline: before the file is renamed into
  * place; online: before the first byte goes to the CA).
- * Uses: error, topology, names, key, csr, store. Not the network: the
+ * Uses: error, topology, names, key, csr, x509, store (for --renew, the
+ * assignments and the certificates they name). Not the network: the
  * online client (enroll_est) takes a prepared request from here. */
 #ifndef CSCERT_REQUEST_H
 #define CSCERT_REQUEST_H
@@ -30,6 +31,11 @@ typedef struct cscert_request_opts {
     const char *template_name;    /* "WebServer" (default) */
     const char *ca;               /* online: the CA name */
     const char *organization, *ou, *city, *state, *country;
+    /* --renew: a new key for the certificates assigned to these uses on
+     * this server, with every name they carry (spec 5.3: renewals that
+     * lose a SAN) plus any the topology now requires; their key type,
+     * exportable flag and subject O/OU/L/ST/C unless given here. */
+    int renew;
 } cscert_request_opts;
 
 /* A prepared request: key, PKCS#10, names; nothing stored yet. */
@@ -45,6 +51,11 @@ const char *cscert_request_names(const cscert_request *r);
 const char *cscert_request_uses(const cscert_request *r);
 int cscert_request_exportable(const cscert_request *r);
 X509_REQ *cscert_request_x509_req(const cscert_request *r);
+/* Renewal: the thumbprints renewed and the names carried over from them
+ * that the topology alone would not give (comma-separated; "" when none);
+ * NULL for a new request. */
+const char *cscert_request_renews(const cscert_request *r);
+const char *cscert_request_carried(const cscert_request *r);
 
 /* Offline: temp file (O_EXCL) beside path, commit the pending key, write,
  * fsync, rename; when a step after the commit fails, the row is deleted

@@ -8,7 +8,9 @@
 # openssl verify -x509_strict and python cryptography (SANs = `cscert
 # topology names`); manual approval: 202 -> pending -> csca request issue
 # -> `cscert request resume`; a wrong password and a missing grant are
-# refused with the store unchanged (db_dump).
+# refused with the store unchanged (db_dump); --renew carries every name
+# of the certificate it renews (online with --assign, offline with the old
+# key type and subject fields).
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
 if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
@@ -161,6 +163,49 @@ check "resumed certificate: openssl verify -x509_strict" openssl verify -x509_st
 assert_eq "resumed certificate has its key in My" "true" "$(cs store list --store My --json | "$PY" -c '
 import json,sys; print(str(any(c["thumbprint"] == sys.argv[1] and c["has_key"] for c in json.load(sys.stdin))).lower())' "$T2")"
 assert_eq "no pending request left after resume" "No pending requests." "$(cs request list)"
+
+# ---- renewal: a new key, every name of the certificate renewed ----
+# The certificate assigned above was requested with --all-sip-domain; the
+# renewal forgets the flag (spec 5.3) and must still carry fabrikam.com's.
+before=$(db_dump "$CSCERT_HOME")
+expect_fail "--renew of a use with nothing assigned: names the use" 1 "no certificate is assigned to 'OAuthTokenIssuer'" \
+    cs request --renew --type OAuthTokenIssuer --output oauth-renew.csr
+assert_eq "--renew refused: store unchanged, no file" "$before no" "$(db_dump "$CSCERT_HOME") $([ -e oauth-renew.csr ] && echo yes || echo no)"
+expect_fail "--new and --renew together: usage error" 2 "exclude each other" \
+    cs request --new --renew --type Default --output x.csr
+out=$(cs request --renew --type "$USES" --ca "$CA_NAME" --ca-account fe01 --ca-password-file pw --assign 2>&1); rc=$?
+assert_eq "online --renew --assign: exit 0" 0 "$rc"
+assert_contains "--renew names the certificate it renews" "Renewing $THUMB with a new key" "$out"
+assert_contains "--renew names a name carried over" "sip.fabrikam.com" "$(grep 'carried over' <<<"$out")"
+T3=$(grep -oE 'Thumbprint: [0-9A-F]{40}' <<<"$out" | awk '{print $2}')
+[ -n "$T3" ] && [ "$T3" != "$THUMB" ] && ok "renewed: a new certificate ($T3)" || nok "renewed: a new certificate" "$out"
+cs show "$T3" --pem > renewed.pem 2>/dev/null
+check "renewed certificate: openssl verify -x509_strict" openssl verify -x509_strict -CAfile root.pem renewed.pem
+san_set() { "$PY" -c 'import sys; from cryptography import x509
+d = open(sys.argv[1], "rb").read()
+o = x509.load_pem_x509_csr(d) if b"REQUEST" in d else x509.load_pem_x509_certificate(d)
+s = o.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+print(" ".join(sorted({n.lower() for n in s})))' "$1" 2>&1; }
+assert_eq "renewed: the same SANs as the certificate renewed (python cryptography)" "$(san_set leaf.pem)" "$(san_set renewed.pem)"
+k_old=$(openssl x509 -in leaf.pem -noout -pubkey | openssl sha256); k_new=$(openssl x509 -in renewed.pem -noout -pubkey | openssl sha256)
+[ "$k_old" != "$k_new" ] && ok "renewed: a new key" || nok "renewed: a new key" "same public key"
+assert_eq "renewed: the three uses now served by it" "$T3 $T3 $T3" \
+    "$("$PY" -c 'import json,sys; d={a["Use"]: a["Thumbprint"] for a in json.load(sys.stdin)}
+print(d.get("Default"), d.get("WebServicesInternal"), d.get("WebServicesExternal"))' <<<"$(cs get --json)")"
+# Offline, with its key type, subject fields and one more name carried.
+check "EC P-384 certificate with O and C for WebServicesExternal" cs request --new --type WebServicesExternal \
+    --key-type ec:P-384 --organization Contoso --country US --domain-name legacy.contoso.com \
+    --ca "$CA_NAME" --ca-account fe01 --ca-password-file pw --assign
+out=$(cs request --renew --type WebServicesExternal --output ext-renew.csr 2>&1); rc=$?
+assert_eq "offline --renew: exit 0" 0 "$rc"
+check "offline --renew: openssl req -verify" openssl req -in ext-renew.csr -noout -verify
+assert_contains "offline --renew: the old key type (EC P-384)" "secp384r1" "$(openssl req -in ext-renew.csr -noout -text)"
+assert_contains "offline --renew: the old subject's O and C" "C=US, O=Contoso" \
+    "$(openssl req -in ext-renew.csr -noout -subject -nameopt sep_comma_plus_space)"
+assert_contains "offline --renew: the typed name carried over" "legacy.contoso.com" "$(san_set ext-renew.csr)"
+assert_contains "offline --renew: says it carried it over" "legacy.contoso.com" "$(grep 'carried over' <<<"$out")"
+RID=$(cs request list --json | "$PY" -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["state"]=="offline"][-1])')
+check "cancel the offline renewal" cs request cancel "$RID"
 
 # ---- the CA gone: unreachable names the URL; the store unchanged ----
 kill "$SERVE"; wait "$SERVE" 2>/dev/null

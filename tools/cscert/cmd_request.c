@@ -24,7 +24,7 @@
 #define REQUEST_WAIT_ERROR_BACKOFF_S 5
 
 static const char request_usage[] =
-    "usage: cscert request --new --type T[,T] (--output FILE | --ca NAME) [options]\n"
+    "usage: cscert request --new|--renew --type T[,T] (--output FILE | --ca NAME) [options]\n"
     "       cscert request resume [ID] [--ca-account A --ca-password-file F] [--wait[=S]] [--assign]\n"
     "       cscert request list [--json]\n"
     "       cscert request cancel ID\n\n"
@@ -35,7 +35,11 @@ static const char request_usage[] =
     "Online (--ca), the key is committed the same way before the request is sent over\n"
     "EST; the certificate is installed with its chain (TLS verified against the Root\n"
     "store only) and its thumbprint printed. When the CA holds the request for approval\n"
-    "(202), it stays pending: 'cscert request resume ID' asks again.\n\n"
+    "(202), it stays pending: 'cscert request resume ID' asks again.\n"
+    "--renew instead of --new renews the certificates assigned to these uses: a new\n"
+    "key, every name they carry (none is lost to a forgotten --domain-name) plus any\n"
+    "the topology now requires, and their key type, exportable flag and subject\n"
+    "O/OU/L/ST/C unless given; it names each name carried over.\n\n"
     "  --type T[,T]               uses: Default, WebServicesInternal, WebServicesExternal,\n"
     "                             OAuthTokenIssuer, Internal, AccessEdgeExternal,\n"
     "                             DataEdgeExternal, AudioVideoAuthentication, XmppServer,\n"
@@ -523,8 +527,12 @@ static int request_new(struct cli *cli, struct request_args *a)
             goto out;
         cscert_enroll_ca_free(ca);
     }
+    a->o.renew = a->renew;
     if ((rc = cscert_request_prepare(&r, st, &a->o)) < 0)
         goto out;
+    if (a->renew)
+        printf("Renewing %s with a new key; names carried over from it: %s\n", cscert_request_renews(r),
+               *cscert_request_carried(r) ? cscert_request_carried(r) : "none beyond the topology's");
     if (a->verbose)
         fprintf(stderr, "cscert: names: %s\n", cscert_request_names(r));
     if (a->output) {
@@ -576,6 +584,8 @@ int cmd_request(struct cli *cli, int argc, char **argv)
         return rc > 0 ? CSCERT_OK : rc;
     if (optind < argc)
         return cli_usage("request", "unexpected argument '%s'", argv[optind]);
+    if (a.is_new && a.renew)
+        return cli_usage("request", "--new and --renew exclude each other");
     if (!a.is_new && !a.renew)
         return cli_usage("request", "say --new (or --renew), or use 'request list' / 'request cancel ID'");
     return request_new(cli, &a);
