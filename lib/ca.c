@@ -1301,6 +1301,49 @@ int cscert_ca_authenticate(char ***groups, cscert_ca *ca, const char *name, cons
     return rc;
 }
 
+int cscert_ca_authenticate_cert(char **account, char ***groups, cscert_ca *ca, X509 *cert)
+{
+    char serial[2 * CSCERT_CA_SERIAL_BYTES + 16], *requester = NULL, *g = NULL, *hash = NULL;
+    unsigned char *der = NULL;
+    int rc, len, revoked = 0;
+
+    *account = NULL;
+    *groups = NULL;
+    if (!cert || (len = i2d_X509(cert, &der)) <= 0 || ca__serial_hex(serial, sizeof(serial), X509_get0_serialNumber(cert)) < 0) {
+        rc = cscert_error_set(CSCERT_EAUTH, "client certificate", "it cannot be read",
+                              "present a certificate this CA issued, or use HTTP Basic");
+        goto out;
+    }
+    if ((rc = ca_db_cert_owner(&requester, &revoked, ca->db, serial, der, len)) < 0) {
+        if (rc == CSCERT_ENOTFOUND)
+            rc = cscert_error_setf(CSCERT_EAUTH, "client certificate", "present a certificate this CA issued, or use HTTP Basic",
+                                   "serial %s is not one CA %s issued", serial, ca->sh->name);
+        goto out;
+    }
+    if (revoked) {
+        rc = cscert_error_setf(CSCERT_EAUTH, "client certificate", "request a new one with HTTP Basic credentials",
+                               "serial %s is revoked", serial);
+        goto out;
+    }
+    if ((rc = ca_db_account_get(&g, &hash, ca->db, requester)) < 0) {
+        if (rc == CSCERT_ENOTFOUND)
+            rc = cscert_error_setf(CSCERT_EAUTH, "client certificate", "re-create the account, or use another one",
+                                   "serial %s was issued to account '%s', which no longer exists", serial,
+                                   requester);
+        goto out;
+    }
+    if ((rc = csv_to_list(groups, g)) < 0)
+        goto out;
+    *account = requester;
+    requester = NULL;
+out:
+    OPENSSL_free(der);
+    free(requester);
+    free(g);
+    free(hash);
+    return rc;
+}
+
 /* ---- issuance ---- */
 
 static int add_san(X509 *x, X509_REQ *req)

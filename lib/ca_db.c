@@ -818,6 +818,29 @@ int ca_db_cert_get(X509 **out, ca_db *db, const char *serial)
     return rc;
 }
 
+int ca_db_cert_owner(char **requester, int *revoked, ca_db *db, const char *serial, const unsigned char *der,
+                     int der_len)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *requester = NULL;
+    *revoked = 0;
+    if ((rc = prepare(&s, db, "SELECT requester, revoked IS NOT NULL, der FROM certs WHERE serial=?")) < 0)
+        return rc;
+    cscert__sql_bind(s, 1, serial);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_bytes(s, 2) == der_len
+        && memcmp(sqlite3_column_blob(s, 2), der, (size_t)der_len) == 0) {
+        *revoked = sqlite3_column_int(s, 1);
+        rc = (*requester = cscert__sql_text(s, 0)) ? CSCERT_OK : CSCERT_ENOTFOUND;
+    } else {
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? CSCERT_ENOTFOUND : db_error(db, "reading a certificate");
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
 int ca_db_cert_revoke(ca_db *db, const char *serial, int reason_code)
 {
     sqlite3_stmt *s = NULL;

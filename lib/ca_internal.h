@@ -102,6 +102,11 @@ int ca_db_request_list(json_t **out, ca_db *db, int pending_only);
 int ca_db_cert_insert(ca_db *db, const char *serial, int64_t request_id, X509 *x,
                       const char *sans, const char *requester, const char *template_name);
 int ca_db_cert_get(X509 **out, ca_db *db, const char *serial);
+/* Who requested the certificate recorded under serial, provided its DER is
+ * der; *revoked 1 when it is revoked. ENOTFOUND for an unknown serial or
+ * another certificate under it. */
+int ca_db_cert_owner(char **requester, int *revoked, ca_db *db, const char *serial, const unsigned char *der,
+                     int der_len);
 /* EEXISTS when already revoked; ENOTFOUND for an unknown serial. */
 int ca_db_cert_revoke(ca_db *db, const char *serial, int reason_code);
 /* Call fn for every revoked certificate (serial hex, revocation time, reason code). */

@@ -253,7 +253,9 @@ struct worker;
 /* One TLS connection's state, hanging off its SSL (ex_data): freed with it. */
 struct conn {
     struct worker *w;
+    SSL *ssl;
     int authed;
+    int by_cert;               /* authenticated by its TLS client certificate */
     unsigned char cred[32];    /* SHA-256 of the Authorization value that authenticated */
     char account[CSCERT_CA_NAME_MAX + 1];
     char **groups;             /* of that account */
@@ -425,6 +427,14 @@ out:
 
 /* ---- TLS (main thread) ---- */
 
+/* A client certificate is asked for, never required, and a bad one does
+ * not end the handshake: the request then gets a 401 that says why. */
+static int verify_later_cb(int ok, X509_STORE_CTX *x)
+{
+    (void)ok, (void)x;
+    return 1;
+}
+
 static SSL_CTX *new_ctx(void)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -481,12 +491,26 @@ static int tls_issue(struct server *srv)
         rc = cscert__crypto_error("TLS certificate", "loading it");
         goto out;
     }
-    /* The chain served: leaf, then the CA chain (issuing CA up to the root). */
+    /* The chain served: leaf, then the CA chain (issuing CA up to the root);
+     * the same chain verifies client certificates (RFC 7030 3.3.2), which
+     * are asked for, never required. A session id context lets sessions
+     * resume with peer verification on. */
     for (i = 0; chain && i < (size_t)sk_X509_num(chain); i++)
-        if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, (int)i)) != 1) {
+        if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, (int)i)) != 1
+            || X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), sk_X509_value(chain, (int)i)) != 1
+            || (i == 0 && SSL_CTX_add_client_CA(ctx, sk_X509_value(chain, 0)) != 1)) {
             rc = cscert__crypto_error("TLS certificate", "adding the CA chain");
             goto out;
         }
+    X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+    /* Any purpose: the server certificate being renewed (serverAuth only)
+     * is what proves its holder here, and only for its own names. */
+    SSL_CTX_set_purpose(ctx, X509_PURPOSE_ANY);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_later_cb);
+    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"csca-est", 8) != 1) {
+        rc = cscert__crypto_error("TLS certificate", "setting the session context");
+        goto out;
+    }
     if (ASN1_TIME_to_tm(X509_get0_notBefore(x), NULL) && ASN1_TIME_to_tm(X509_get0_notAfter(x), NULL)) {
         struct tm tb, ta;
 
@@ -878,12 +902,26 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
     int rc;
 
     *retry_s = 0;
+    if (!h && c->authed && c->by_cert)
+        return CSCERT_OK;
     if (!h || !EVP_Digest(h, strlen(h), d, &dl, EVP_sha256(), NULL))
         dl = 0;
-    if (dl == 32 && c->authed && CRYPTO_memcmp(d, c->cred, 32) == 0)
+    if (dl == 32 && c->authed && !c->by_cert && CRYPTO_memcmp(d, c->cred, 32) == 0)
         return CSCERT_OK;
-    c->authed = 0;
-    if ((rc = cscert_ca_serve__basic_auth(&name, &pw, h)) == CSCERT_OK) {
+    c->authed = c->by_cert = 0;
+    if (!h && c->ssl && SSL_get0_peer_certificate(c->ssl)) {
+        /* No Authorization: the TLS client certificate is the credential. */
+        long v = SSL_get_verify_result(c->ssl);
+
+        if (v != X509_V_OK)
+            rc = cscert_error_setf(CSCERT_EAUTH, "client certificate",
+                                   "present a certificate this CA issued, or use HTTP Basic",
+                                   "it does not verify against CA %s: %s", cscert_ca_name(w->ca),
+                                   X509_verify_cert_error_string(v));
+        else if ((rc = cscert_ca_authenticate_cert(&name, &groups, w->ca, SSL_get0_peer_certificate(c->ssl)))
+                 == CSCERT_OK)
+            c->by_cert = 1;
+    } else if ((rc = cscert_ca_serve__basic_auth(&name, &pw, h)) == CSCERT_OK) {
         fail_key(key, sizeof(key), req, name);
         if ((*retry_s = fail_locked(w->srv, key)) > 0)
             rc = cscert_error_setf(CSCERT_EPOLICY, name, "check the account's password file, then wait",
@@ -902,7 +940,9 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
     c->groups = groups;
     groups = NULL;
     snprintf(c->account, sizeof(c->account), "%s", name);
-    if (dl == 32) {
+    if (c->by_cert) {
+        c->authed = 1;
+    } else if (dl == 32) {
         memcpy(c->cred, d, 32);
         c->authed = 1;
     }
@@ -912,6 +952,45 @@ out:
         OPENSSL_clear_free(pw, strlen(pw));
     names_free(groups);
     OPENSSL_cleanse(d, sizeof(d));
+    return rc;
+}
+
+/* A name of a that b lacks (case-insensitive), or NULL. */
+static const char *name_missing(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    size_t i, k;
+
+    for (i = 0; i < na; i++) {
+        for (k = 0; k < nb && strcasecmp(a[i], b[k]) != 0; k++)
+            ;
+        if (k == nb)
+            return a[i];
+    }
+    return NULL;
+}
+
+/* RFC 7030 4.2.2: a request authenticated by a client certificate renews
+ * that certificate's names, CN and SANs, no more and no fewer. */
+static int same_names(X509_REQ *req, X509 *cert)
+{
+    char **rn = NULL, **cn = NULL;
+    const char *extra, *lost;
+    size_t nr = 0, nc = 0;
+    int rc;
+
+    if ((rc = cscert_csr_names(&rn, &nr, req)) < 0 || (rc = cscert_x509_names(&cn, &nc, cert)) < 0)
+        goto out;
+    extra = name_missing(rn, nr, cn, nc);
+    lost = name_missing(cn, nc, rn, nr);
+    if (extra || lost)
+        rc = cscert_error_setf(CSCERT_EPOLICY, "request",
+                               "authenticate with HTTP Basic credentials to request other names",
+                               "a client certificate renews its own names only (RFC 7030 4.2.2): '%s' %s",
+                               extra ? extra : lost,
+                               extra ? "is not in the client certificate" : "is missing from the request");
+out:
+    cscert_x509_names_free(rn);
+    cscert_x509_names_free(cn);
     return rc;
 }
 
@@ -959,7 +1038,8 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
     body = len ? evbuffer_pullup(in, -1) : NULL;
     atomic_fetch_add(&srv->cm.preparing, 1); /* until committer_push, or fail */
     preparing = 1;
-    if ((rc = cscert_ca_serve__decode_csr(&j->csr, body, len)) < 0)
+    if ((rc = cscert_ca_serve__decode_csr(&j->csr, body, len)) < 0
+        || (c->by_cert && (rc = same_names(j->csr, SSL_get0_peer_certificate(c->ssl))) < 0))
         goto fail;
     j->w = w;
     j->req = req;
@@ -1057,6 +1137,7 @@ static struct bufferevent *bev_cb(struct event_base *base, void *arg)
         return NULL; /* evhttp falls back to plain TCP; req_cb refuses it */
     }
     c->w = w;
+    c->ssl = ssl;
     w->live++;
     if (w->sock) {
         evconnlistener_disable(evhttp_bound_socket_get_listener(w->sock));

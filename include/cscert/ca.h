@@ -163,6 +163,12 @@ int cscert_ca_account_list(json_t **out, cscert_ca *ca);
  * cscert_x509_names_free) on success; EAUTH otherwise, with the same work
  * for an unknown account (a dummy hash) and a constant-time comparison. */
 int cscert_ca_authenticate(char ***groups, cscert_ca *ca, const char *name, const char *password);
+/* A TLS client certificate as the credential (RFC 7030 3.3.2), once the
+ * TLS layer has verified it chains to this CA: it must be one this CA
+ * issued (the same DER on record), not revoked, and its requester's account
+ * must still exist. CSCERT_OK with *account (free()) and *groups
+ * (cscert_x509_names_free); EAUTH naming why otherwise. */
+int cscert_ca_authenticate_cert(char **account, char ***groups, cscert_ca *ca, X509 *cert);
 
 /* ---- policy (ca_policy.c: pure, no database) ---- */
 

@@ -11,7 +11,9 @@
 # issue`, then the same request gets 200 (and 403 with the reason after
 # `csca request deny`); 64 concurrent enrollments with
 # no error and no duplicate serial; stalled clients do not block others;
-# SIGHUP renews the TLS certificate; SIGTERM stops it.
+# simplereenroll authenticated by the client's certificate alone (its
+# names only: 403 for another; 401 for a self-signed one, the parent
+# CA's, a revoked one); SIGHUP renews the TLS certificate; SIGTERM stops it.
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
 if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
@@ -262,6 +264,46 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 assert_eq "with 6 stalled handshakes, cacerts still 200" 200 "$code"
 assert_eq "and fast (< 2000 ms; was $ms ms)" yes "$([ "$ms" -lt 2000 ] && echo yes || echo no)"
 kill "$STALL" 2>/dev/null; wait "$STALL" 2>/dev/null
+
+# ---- a client certificate instead of HTTP Basic (RFC 7030 3.3.2, 4.2.2) ----
+FE01_SANS="subjectAltName=DNS:fe01.contoso.net,DNS:pool01.contoso.net,DNS:meet.contoso.com"
+openssl req -new -newkey rsa:2048 -nodes -keyout re.key -subj "/CN=fe01.contoso.net" -addext "$FE01_SANS" \
+    -outform DER -out re.der 2>/dev/null
+base64 -w0 re.der > re.b64in
+reenroll() { local o=$1 f=$2; shift 2
+             est simplereenroll "$o" -H "Content-Type: application/pkcs10" --data-binary @"$f" "$@"; }
+assert_eq "simplereenroll with its certificate and no password: 200" 200 \
+    "$(reenroll re.b64 re.b64in --cert fe01.pem --key fe01.key)"
+got re.b64
+check "re-enrolled: openssl verify -x509_strict" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem re.b64.pem
+assert_eq "re-enrolled: the same names, a new serial" "$(judge fe01.pem) new" \
+    "$(judge re.b64.pem) $([ "$(openssl x509 -in re.b64.pem -noout -serial)" != "$(openssl x509 -in fe01.pem -noout -serial)" ] && echo new || echo same)"
+RE_SN=$(openssl x509 -in re.b64.pem -noout -serial | cut -d= -f2)
+assert_eq "re-enrolled: recorded for the certificate's account" web01 \
+    "$(sqlite3 "$H/csca.db" "SELECT requester FROM certs WHERE serial='$RE_SN'")"
+before=$(dump)
+openssl req -new -newkey rsa:2048 -nodes -keyout other.key -subj "/CN=fe01.contoso.net" \
+    -addext "$FE01_SANS,DNS:evil.contoso.net" -outform DER -out other.der 2>/dev/null
+base64 -w0 other.der > other.b64in
+assert_eq "client certificate, a name it does not carry: 403" 403 \
+    "$(reenroll other.b64 other.b64in --cert fe01.pem --key fe01.key)"
+assert_contains "403 names the name" "'evil.contoso.net' is not in the client certificate" "$(cat other.b64)"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.pem -days 2 -subj "/CN=fe01.contoso.net" \
+    -addext "$FE01_SANS" 2>/dev/null
+assert_eq "a self-signed client certificate: 401" 401 "$(reenroll self.b64 re.b64in --cert self.pem --key self.key)"
+assert_contains "401 says it does not verify against the CA" "does not verify against CA" "$(cat self.b64)"
+openssl x509 -req -in <(openssl req -new -key self.key -subj "/CN=fe01.contoso.net" -addext "$FE01_SANS" 2>/dev/null) \
+    -CA root.pem -CAkey root.key -CAcreateserial -days 2 -copy_extensions copy -out byroot.pem 2>/dev/null
+assert_eq "a certificate of the parent CA, not this one's: 401" 401 \
+    "$(reenroll byroot.b64 re.b64in --cert byroot.pem --key self.key)"
+assert_contains "401: not one this CA issued" "is not one CA" "$(cat byroot.b64)"
+assert_eq "403 and 401 for client certificates: the CA database unchanged" "$before" "$(dump)"
+check "csca revoke the client certificate" csca revoke "$(openssl x509 -in fe01.pem -noout -serial | cut -d= -f2)" \
+    --reason superseded
+before=$(dump)
+assert_eq "a revoked client certificate: 401" 401 "$(reenroll rev.b64 re.b64in --cert fe01.pem --key fe01.key)"
+assert_contains "401 says it is revoked" "is revoked" "$(cat rev.b64)"
+assert_eq "a revoked client certificate: the CA database unchanged" "$before" "$(dump)"
 
 # ---- SIGHUP: a new TLS certificate; SIGTERM: stop ----
 tls_serial() { echo | openssl s_client -connect 127.0.0.1:"$PORT" -servername "$HOST" 2>/dev/null | openssl x509 -noout -serial; }

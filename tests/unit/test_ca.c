@@ -623,6 +623,53 @@ static void test_revoke_crl(void **state)
     cscert_ca_free(ca);
 }
 
+/* A client certificate as the credential: one this CA issued and recorded,
+ * not revoked, whose account exists gives that account and its groups. */
+static void test_authenticate_cert(void **state)
+{
+    cscert_ca *ca = open_ca();
+    const char *names[] = {"fe01.contoso.com"};
+    X509_REQ *r = csr(rsa2048, "fe01.contoso.com", names, 1, "sha256");
+    cscert_ca_submission s = {.req = r, .template_name = "WebServer", .requester = "certholder",
+                              .groups = admins, .source = "x"};
+    cscert_ca_result res;
+    char *account = NULL, **groups = NULL;
+    X509 *forged;
+
+    (void)state;
+    assert_int_equal(cscert_ca_account_add(ca, "certholder", "RTCUniversalServerAdmins,Web", "pw-12345", "t"),
+                     CSCERT_OK);
+    assert_int_equal(cscert_ca_submit(&res, ca, &s), CSCERT_OK);
+    assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, res.cert), CSCERT_OK);
+    assert_string_equal(account, "certholder");
+    assert_string_equal(groups[0], "RTCUniversalServerAdmins");
+    assert_string_equal(groups[1], "Web");
+    assert_null(groups[2]);
+    free(account);
+    cscert_x509_names_free(groups);
+    /* the same serial, other bytes (a copy re-signed by another key) */
+    forged = X509_dup(res.cert);
+    assert_true(X509_sign(forged, ec256, EVP_sha256()) > 0);
+    assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, forged), CSCERT_EAUTH);
+    assert_non_null(strstr(cscert_error_last(), "is not one CA"));
+    assert_null(account);
+    X509_free(forged);
+    /* its account removed */
+    assert_int_equal(cscert_ca_account_remove(ca, "certholder", "t"), CSCERT_OK);
+    assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, res.cert), CSCERT_EAUTH);
+    assert_non_null(strstr(cscert_error_last(), "no longer exists"));
+    assert_int_equal(cscert_ca_account_add(ca, "certholder", "Web", "pw-12345", "t"), CSCERT_OK);
+    /* revoked */
+    assert_int_equal(cscert_ca_revoke(ca, res.serial, "superseded", "t"), CSCERT_OK);
+    assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, res.cert), CSCERT_EAUTH);
+    assert_non_null(strstr(cscert_error_last(), "is revoked"));
+    assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, NULL), CSCERT_EAUTH);
+    assert_null(groups);
+    cscert_ca_result_clear(&res);
+    X509_REQ_free(r);
+    cscert_ca_free(ca);
+}
+
 static void test_capped_and_pkcs7(void **state)
 {
     cscert_ca *ca = open_ca();
@@ -677,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_batch_and_serials),
         cmocka_unit_test(test_revoke_crl),
         cmocka_unit_test(test_capped_and_pkcs7),
+        cmocka_unit_test(test_authenticate_cert),
     };
     int rc;
 
