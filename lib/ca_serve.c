@@ -1046,7 +1046,9 @@ static void enroll(struct worker *w, struct conn *c, struct evhttp_request *req,
     j->t0_ms = t0;
     snprintf(j->account, sizeof(j->account), "%s", c->account);
     snprintf(j->tmpl, sizeof(j->tmpl), "%s", tmpl);
-    snprintf(j->source, sizeof(j->source), "%s", source);
+    /* Where from, and how it proved itself when not by password: the log,
+     * the audit and the request's row say so. */
+    snprintf(j->source, sizeof(j->source), "%s%s", source, c->by_cert ? " (client certificate)" : "");
     j->sub.req = j->csr;
     j->sub.template_name = j->tmpl[0] ? j->tmpl : CSCERT_CA_TEMPLATE_DEFAULT;
     j->sub.requester = j->account;

@@ -448,6 +448,7 @@ struct http {
     CURL *h;
     struct curl_slist *resolve, *headers;
     char *trust_pem;
+    BIO *client_cert, *client_key; /* PEM in memory (the key in secure memory) */
     char err[CURL_ERROR_SIZE];
     struct body body;
     long status;
@@ -464,8 +465,55 @@ static void http_free(struct http *x)
     curl_slist_free_all(x->resolve);
     curl_slist_free_all(x->headers);
     free(x->trust_pem);
+    BIO_free(x->client_cert);
+    BIO_free(x->client_key); /* a secmem BIO cleanses as it frees */
     free(x->body.p);
     memset(x, 0, sizeof(*x));
+}
+
+/* The store certificate thumb and its key as this connection's TLS client
+ * credential, handed to libcurl as in-memory PEM. */
+static int client_credential(struct http *x, cscert_store *st, const char *thumb)
+{
+    cscert_cert_rec *rec = NULL;
+    EVP_PKEY *key = NULL;
+    struct curl_blob cert_blob, key_blob;
+    char *p;
+    long n;
+    int rc;
+
+    if ((rc = cscert_store_get_cert(&rec, st, thumb)) < 0)
+        return rc;
+    if (!rec->key_id) {
+        rc = cscert_error_setf(CSCERT_EINVAL, thumb, "give --ca-account and --ca-password-file instead",
+                               "the certificate to renew has no private key here to present to the CA");
+        goto out;
+    }
+    if ((rc = cscert_store_get_key(&key, st, rec->key_id)) < 0)
+        goto out;
+    if (!(x->client_cert = BIO_new(BIO_s_mem())) || !(x->client_key = BIO_new(BIO_s_secmem()))
+        || PEM_write_bio_X509(x->client_cert, rec->x509) != 1
+        || PEM_write_bio_PrivateKey(x->client_key, key, NULL, NULL, 0, NULL, NULL) != 1) {
+        rc = cscert__crypto_error(thumb, "preparing it as the TLS client certificate");
+        goto out;
+    }
+    n = BIO_get_mem_data(x->client_cert, &p);
+    cert_blob.data = p, cert_blob.len = (size_t)n, cert_blob.flags = CURL_BLOB_NOCOPY;
+    n = BIO_get_mem_data(x->client_key, &p);
+    key_blob.data = p, key_blob.len = (size_t)n, key_blob.flags = CURL_BLOB_NOCOPY;
+    if (curl_easy_setopt(x->h, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK
+        || curl_easy_setopt(x->h, CURLOPT_SSLCERT_BLOB, &cert_blob) != CURLE_OK
+        || curl_easy_setopt(x->h, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK
+        || curl_easy_setopt(x->h, CURLOPT_SSLKEY_BLOB, &key_blob) != CURLE_OK) {
+        rc = cscert_error_set(CSCERT_EIO, thumb, "libcurl cannot present a client certificate",
+                              "give --ca-account and --ca-password-file instead");
+        goto out;
+    }
+    rc = CSCERT_OK;
+out:
+    EVP_PKEY_free(key);
+    cscert_cert_rec_free(rec);
+    return rc;
 }
 
 /* The store's Root + CA certificates as one PEM blob. */
@@ -811,9 +859,15 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
     if ((rc = cscert_enroll_ca_locate(&ca, st, p->ca)) < 0 || (rc = csr_body(&body, p->csr_pem)) < 0)
         goto out;
     tmpl = p->template_name && *p->template_name ? p->template_name : "WebServer";
-    snprintf(out->url, sizeof(out->url), "%s/%s/simpleenroll", ca->base, tmpl);
+    snprintf(out->url, sizeof(out->url), "%s/%s/%s", ca->base, tmpl,
+             o && o->client_thumbprint ? "simplereenroll" : "simpleenroll");
     if ((rc = http_setup(&x, ca, st, out->url, CSCERT_ENROLL_CONNECT_TIMEOUT, CSCERT_ENROLL_TIMEOUT)) < 0)
         goto out;
+    if (o && o->client_thumbprint && (rc = client_credential(&x, st, o->client_thumbprint)) < 0) {
+        if (!o->resume) /* nothing was sent: the store as before */
+            drop_pending(st, pending_id);
+        goto out;
+    }
     if (!(x.headers = curl_slist_append(NULL, "Content-Type: application/pkcs10"))
         || !curl_slist_append(x.headers, "Content-Transfer-Encoding: base64")
         || !curl_slist_append(x.headers, "Expect:")) {

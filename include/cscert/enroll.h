@@ -64,6 +64,10 @@ typedef struct cscert_enroll_opts {
     const char *account;   /* HTTP Basic user; NULL: no credentials */
     const char *password;  /* never logged, never in a message */
     int resume;            /* a repeat of a request sent before */
+    /* A certificate of the store with its key, presented as the TLS
+     * client certificate to simplereenroll (RFC 7030 3.3.2, 4.2.2): the
+     * renewal of a certificate this CA issued, without a password. */
+    const char *client_thumbprint;
 } cscert_enroll_opts;
 
 typedef struct cscert_enroll_result {

@@ -10,7 +10,8 @@
 # -> `cscert request resume`; a wrong password and a missing grant are
 # refused with the store unchanged (db_dump); --renew carries every name
 # of the certificate it renews (online with --assign, offline with the old
-# key type and subject fields).
+# key type and subject fields; online without an account, over a TLS
+# client certificate: its names only).
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
 if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
@@ -206,6 +207,27 @@ assert_contains "offline --renew: the typed name carried over" "legacy.contoso.c
 assert_contains "offline --renew: says it carried it over" "legacy.contoso.com" "$(grep 'carried over' <<<"$out")"
 RID=$(cs request list --json | "$PY" -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["state"]=="offline"][-1])')
 check "cancel the offline renewal" cs request cancel "$RID"
+
+# Online without an account: the certificate renewed is the credential.
+before=$(db_dump "$CSCERT_HOME")
+expect_fail "--renew with a client certificate: one certificate at a time" 1 "served by several certificates" \
+    cs request --renew --type "$USES" --ca "$CA_NAME"
+assert_eq "several certificates: store unchanged" "$before" "$(db_dump "$CSCERT_HOME")"
+expect_fail "--renew with a client certificate and a new name: the CA's 403 names it" 1 \
+    "'extra.contoso.com' is not in the client certificate" \
+    cs request --renew --type Default,WebServicesInternal --domain-name extra.contoso.com --ca "$CA_NAME"
+assert_eq "client certificate refused: store unchanged" "$before" "$(db_dump "$CSCERT_HOME")"
+out=$(cs request --renew --type Default,WebServicesInternal --ca "$CA_NAME" --assign 2>&1); rc=$?
+assert_eq "--renew, no password, its certificate as credential: exit 0" 0 "$rc"
+T4=$(grep -oE 'Thumbprint: [0-9A-F]{40}' <<<"$out" | awk '{print $2}')
+[ -n "$T4" ] && [ "$T4" != "$T3" ] && ok "renewed with the client certificate ($T4)" || nok "renewed with the client certificate" "$out"
+assert_contains "the CA logged it as authenticated by the client certificate" "(client certificate)" \
+    "$(grep "enroll 200" serve.log | tail -1)"
+cs show "$T4" --pem > renewed2.pem 2>/dev/null
+check "renewed with the client certificate: openssl verify -x509_strict" openssl verify -x509_strict -CAfile root.pem renewed2.pem
+assert_eq "renewed with the client certificate: the same SANs" "$(san_set renewed.pem)" "$(san_set renewed2.pem)"
+assert_eq "the CA recorded it for the account of the certificate renewed" fe01 \
+    "$(sqlite3 "$H/csca.db" "SELECT requester FROM certs WHERE serial='$(openssl x509 -in renewed2.pem -noout -serial | cut -d= -f2)'")"
 
 # ---- the CA gone: unreachable names the URL; the store unchanged ----
 kill "$SERVE"; wait "$SERVE" 2>/dev/null

@@ -39,7 +39,9 @@ static const char request_usage[] =
     "--renew instead of --new renews the certificates assigned to these uses: a new\n"
     "key, every name they carry (none is lost to a forgotten --domain-name) plus any\n"
     "the topology now requires, and their key type, exportable flag and subject\n"
-    "O/OU/L/ST/C unless given; it names each name carried over.\n\n"
+    "O/OU/L/ST/C unless given; it names each name carried over. Online without\n"
+    "--ca-account, the certificate renewed is the credential (TLS client certificate,\n"
+    "simplereenroll): no password, and the CA then allows exactly its names.\n\n"
     "  --type T[,T]               uses: Default, WebServicesInternal, WebServicesExternal,\n"
     "                             OAuthTokenIssuer, Internal, AccessEdgeExternal,\n"
     "                             DataEdgeExternal, AudioVideoAuthentication, XmppServer,\n"
@@ -328,6 +330,15 @@ static int request_online(cscert_store *st, cscert_request *r, struct request_ar
 
     eo.account = a->ca_account;
     eo.password = pw;
+    /* A renewal without an account proves itself with the certificate it
+     * renews (simplereenroll over a TLS client certificate). */
+    if (a->renew && !a->ca_account) {
+        if (strchr(cscert_request_renews(r), ','))
+            return cscert_error_setf(CSCERT_EINVAL, "--renew", "renew them one use at a time, or give --ca-account",
+                                     "these uses are served by several certificates (%s); a client certificate "
+                                     "renews one", cscert_request_renews(r));
+        eo.client_thumbprint = cscert_request_renews(r);
+    }
     if ((rc = cscert_request_commit_pending(id, st, r)) < 0)
         return rc;
     rc = cscert_enroll_send(&res, st, *id, &eo);
