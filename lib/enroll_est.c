@@ -669,9 +669,10 @@ static int transport_error(const struct http *x, const cscert_enroll_ca *ca, con
 
 /* ---- the pending note ---- */
 
-static char *note_json(const char *url, const char *account, long retry_after, const char *text,
+static char *note_json(const char *url, const cscert_enroll_opts *eo, long retry_after, const char *text,
                        const char *error)
 {
+    const char *account = eo ? eo->account : NULL;
     json_t *o = json_object();
     char at[32] = "", *s = NULL;
 
@@ -687,6 +688,8 @@ static char *note_json(const char *url, const char *account, long retry_after, c
     json_object_set_new(o, "url", json_string(url));
     if (account)
         json_object_set_new(o, "account", json_string(account));
+    if (eo && eo->client_thumbprint) /* resume presents it again */
+        json_object_set_new(o, "client_certificate", json_string(eo->client_thumbprint));
     if (at[0])
         json_object_set_new(o, "retry_at", json_string(at));
     if (text && *text)
@@ -712,6 +715,8 @@ int cscert_enroll_note_parse(cscert_enroll_note *out, const char *note)
         snprintf(out->url, sizeof(out->url), "%s", s);
     if ((s = json_string_value(json_object_get(o, "account"))))
         snprintf(out->account, sizeof(out->account), "%s", s);
+    if ((s = json_string_value(json_object_get(o, "client_certificate"))))
+        snprintf(out->client_cert, sizeof(out->client_cert), "%s", s);
     if ((s = json_string_value(json_object_get(o, "retry_at"))))
         snprintf(out->retry_at, sizeof(out->retry_at), "%s", s);
     if ((s = json_string_value(json_object_get(o, "ca_says"))) || (s = json_string_value(json_object_get(o, "error"))))
@@ -809,13 +814,14 @@ static void drop_pending(cscert_store *st, int64_t id)
     cscert_error_set(code, NULL, saved, NULL);
 }
 
-static void keep_pending(cscert_store *st, int64_t id, const char *state, const char *url, const char *account)
+static void keep_pending(cscert_store *st, int64_t id, const char *state, const char *url,
+                         const cscert_enroll_opts *eo)
 {
     char saved[1024], *note;
     int code = cscert_error_code();
 
     snprintf(saved, sizeof(saved), "%s", cscert_error_last());
-    if ((note = note_json(url, account, -1, NULL, saved))) {
+    if ((note = note_json(url, eo, -1, NULL, saved))) {
         if (cscert_store_set_pending_state(st, id, state, note) < 0)
             cscert__warn("pending request %lld: the error could not be noted: %s", (long long)id,
                          cscert_error_last());
@@ -890,7 +896,7 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
         if (x.sent == 0 && !(o && o->resume))
             drop_pending(st, pending_id);
         else
-            keep_pending(st, pending_id, p->state, out->url, o ? o->account : NULL);
+            keep_pending(st, pending_id, p->state, out->url, o);
         goto out;
     }
     out->status = (int)x.status;
@@ -902,7 +908,7 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
         cscert_error_clear();
         out->retry_after = ra;
         ca_text(out->ca_text, x.body.p);
-        if (!(note = note_json(out->url, o ? o->account : NULL, ra, out->ca_text, NULL))) {
+        if (!(note = note_json(out->url, o, ra, out->ca_text, NULL))) {
             rc = cscert__oom();
             goto out;
         }
@@ -916,18 +922,18 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
         if (cscert_enroll__definitive((int)x.status, o && o->resume))
             drop_pending(st, pending_id);
         else
-            keep_pending(st, pending_id, p->state, out->url, o ? o->account : NULL);
+            keep_pending(st, pending_id, p->state, out->url, o);
         goto out;
     }
     if ((rc = cscert_enroll__decode_certs(&der, &der_len, &certs, x.body.p, x.body.len)) < 0) {
-        keep_pending(st, pending_id, p->state, out->url, o ? o->account : NULL);
+        keep_pending(st, pending_id, p->state, out->url, o);
         goto out;
     }
     /* Install: leaf to My with its pending key, intermediates to CA, the
      * root only when already trusted (import never trusts implicitly). */
     io.store = CSCERT_STORE_ALL;
     if ((rc = cscert_import_buffer(&ir, st, der, der_len, out->url, &io)) < 0) {
-        keep_pending(st, pending_id, p->state, out->url, o ? o->account : NULL);
+        keep_pending(st, pending_id, p->state, out->url, o);
         goto out;
     }
     memcpy(out->thumbprint, ir.thumbprint, sizeof(out->thumbprint));

@@ -100,6 +100,7 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
 typedef struct cscert_enroll_note {
     char url[512];
     char account[128];
+    char client_cert[41];  /* the thumbprint presented (client_thumbprint), "" */
     char retry_at[32];     /* RFC 3339 UTC, "" when unknown */
     char text[CSCERT_ENROLL_CA_TEXT_MAX + 1];
 } cscert_enroll_note;

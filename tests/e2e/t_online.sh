@@ -229,6 +229,19 @@ assert_eq "renewed with the client certificate: the same SANs" "$(san_set renewe
 assert_eq "the CA recorded it for the account of the certificate renewed" fe01 \
     "$(sqlite3 "$H/csca.db" "SELECT requester FROM certs WHERE serial='$(openssl x509 -in renewed2.pem -noout -serial | cut -d= -f2)'")"
 
+# ... held for approval, then resumed with the same client certificate.
+out=$(cs request --renew --type Default,WebServicesInternal --template Manual --ca "$CA_NAME" 2>&1); rc=$?
+assert_eq "--renew over a client certificate, manual template: pending (exit 0)" "0 yes" \
+    "$rc $(grep -q 'cscert request resume' <<<"$out" && echo yes || echo no)"
+CAID=$(csca request list --pending --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
+check "csca request issue $CAID" csca request issue "$CAID"
+out=$(cs request resume --assign 2>&1 </dev/null); rc=$?
+assert_eq "resume with no account: the client certificate again (exit 0)" 0 "$rc"
+T5=$(grep -oE 'Thumbprint: [0-9A-F]{40}' <<<"$out" | awk '{print $2}')
+[ -n "$T5" ] && ok "resumed renewal installed ($T5)" || nok "resumed renewal installed" "$out"
+assert_eq "resumed renewal: Default now served by it" "$T5" \
+    "$(cs get --json --type Default | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["Thumbprint"])')"
+
 # ---- the CA gone: unreachable names the URL; the store unchanged ----
 kill "$SERVE"; wait "$SERVE" 2>/dev/null
 before=$(db_dump "$CSCERT_HOME")

@@ -446,6 +446,9 @@ static int request_resume(struct cli *cli, struct request_args *a, const char *a
     eo.account = account;
     eo.password = pw;
     eo.resume = 1;
+    /* A renewal sent with its certificate as credential asks again with it. */
+    if (!account && note.client_cert[0])
+        eo.client_thumbprint = note.client_cert;
     /* RFC 7030 4.2.3: --wait first honours the Retry-After already given. */
     if (a->wait && note.retry_at[0]) {
         struct tm tm;
