@@ -209,7 +209,7 @@ int cscert_assign_problems(char ***problems, size_t *n, char **fix, cscert_store
         need = NULL;
         nn = 0;
     }
-    if (missing && fix && (rc = cscert__assign_fix_command(fix, st, uses, n_uses)) < 0)
+    if (missing && fix && (rc = cscert__assign_fix_command(fix, st, uses, n_uses, 0)) < 0)
         goto out;
     *problems = v;
     v = NULL;

@@ -123,13 +123,13 @@ out:
     return rc;
 }
 
-int cscert__assign_fix_command(char **out, cscert_store *st, const char *const *uses, size_t n)
+int cscert__assign_fix_command(char **out, cscert_store *st, const char *const *uses, size_t n, int renew)
 {
     char buf[512];
     size_t i, len;
 
     (void)st;
-    len = (size_t)snprintf(buf, sizeof(buf), "cscert request --new --type ");
+    len = (size_t)snprintf(buf, sizeof(buf), "cscert request %s --type ", renew ? "--renew" : "--new");
     for (i = 0; i < n && len < sizeof(buf); i++)
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? "," : "", uses[i]);
     if (len < sizeof(buf))

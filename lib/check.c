@@ -416,7 +416,7 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
             for (j = 0; j < nn; j++) {
                 if (cscert_certinfo_covers(have, need[j]))
                     continue;
-                if (!fix && (rc = cscert__assign_fix_command(&fix, st, same, ns)) < 0)
+                if (!fix && (rc = cscert__assign_fix_command(&fix, st, same, ns, 1)) < 0)
                     goto out;
                 if ((rc = add(&a, CSCERT_SEV_ERROR, same[k], rec->thumbprint, "missing-name", need[j], fix,
                               "%s lacks the name '%s' that %s requires", rec->thumbprint, need[j],

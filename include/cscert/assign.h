@@ -66,11 +66,13 @@ int cscert_assign_parse_date(char out[32], const char *in);
  * names the use needs on this server (CN first, NULL-terminated, free
  * with cscert_certinfo_names_free); required_uses: the uses `check`
  * expects on this server (DESIGN clarifications); fix_command: the
- * `cscert request --new --type ...` line that gets every name. */
+ * `cscert request --new --type ...` line that gets every name, or with
+ * renew the `--renew` one (an assigned certificate lacking a name: the
+ * renewal keeps the names it has and adds the ones required). */
 int cscert__assign_use_canon(const char **canon, const char *in);
 int cscert__assign_use_allowed(cscert_store *st, const char *use);
 int cscert__assign_required_names(char ***out, size_t *n, cscert_store *st, const char *use);
 int cscert__assign_required_uses(char ***out, size_t *n, cscert_store *st);
-int cscert__assign_fix_command(char **out, cscert_store *st, const char *const *uses, size_t n);
+int cscert__assign_fix_command(char **out, cscert_store *st, const char *const *uses, size_t n, int renew);
 
 #endif

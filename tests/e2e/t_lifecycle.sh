@@ -182,14 +182,15 @@ before=$(store_state "$H1")
 out=$("$CSCERT" check 2>&1); rc=$?
 assert_eq "check finds the missing name (exit 3)" "3" "$rc"
 assert_contains "check names the missing SAN" "lacks the name 'lyncdiscover.contoso.com'" "$out"
-assert_contains "check prints the fixing command" "cscert request --new --type WebServicesExternal" "$out"
+assert_contains "check prints the fixing command (a renewal: it keeps the names the certificate has)" \
+    "cscert request --renew --type WebServicesExternal" "$out"
 "$CSCERT" check --json > check.json
 check "check --json lists a missing-name finding for lyncdiscover.contoso.com" "$PY" -c "
 import json; d = json.load(open('check.json'))
 assert d['clean'] is False
 f = [x for x in d['findings'] if x['kind'] == 'missing-name']
 assert [x['name'] for x in f] == ['lyncdiscover.contoso.com'], f
-assert f[0]['use'] == 'WebServicesExternal' and f[0]['fix'].startswith('cscert request --new')"
+assert f[0]['use'] == 'WebServicesExternal' and f[0]['fix'].startswith('cscert request --renew')"
 unchanged "check changes nothing" "$before"
 
 # ---- several uses over separate certificates ----

@@ -177,8 +177,11 @@ static void test_required_names_bridge(void **state)
     {
         const char *u[] = { "Default", "WebServicesExternal" };
 
-        assert_int_equal(cscert__assign_fix_command(&fix, f->h.st, u, 2), CSCERT_OK);
+        assert_int_equal(cscert__assign_fix_command(&fix, f->h.st, u, 2, 0), CSCERT_OK);
         assert_non_null(strstr(fix, "cscert request --new --type Default,WebServicesExternal"));
+        free(fix);
+        assert_int_equal(cscert__assign_fix_command(&fix, f->h.st, u, 2, 1), CSCERT_OK);
+        assert_non_null(strstr(fix, "cscert request --renew --type Default,WebServicesExternal"));
         free(fix);
     }
 }

@@ -205,7 +205,7 @@ static void test_missing_names_one_by_one(void **state)
             continue;
         assert_string_equal(v[i].thumbprint, t);
         assert_non_null(strstr(v[i].message, v[i].name));
-        assert_non_null(strstr(v[i].fix, "cscert request --new --type Default,WebServicesInternal,WebServicesExternal,OAuthTokenIssuer"));
+        assert_non_null(strstr(v[i].fix, "cscert request --renew --type Default,WebServicesInternal,WebServicesExternal,OAuthTokenIssuer"));
         if (!strcmp(v[i].name, "lyncdiscover.contoso.com")) {
             assert_string_equal(v[i].use, "WebServicesExternal");
             seen++;
