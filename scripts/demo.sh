@@ -54,6 +54,9 @@ step "4. Online request: the combined certificate, enrolled over EST, installed 
 run "$CSCERT" request --new --type Default,WebServicesInternal,WebServicesExternal --all-sip-domain \
     --ca "$CA_NAME" --ca-account fe01 --ca-password-file "$D/ca.pw" --assign
 run "$CSCERT" get --type Default
+echo "# Renew it: a new key, every name kept without --all-sip-domain, and no password:"
+echo "# the certificate renewed is the credential (TLS client certificate, simplereenroll)."
+run "$CSCERT" request --renew --type Default,WebServicesInternal,WebServicesExternal --ca "$CA_NAME" --assign
 
 step "5. An offline request (OAuthTokenIssuer): the key waits in the store; another CA (openssl) signs it"
 run "$CSCERT" request --new --type OAuthTokenIssuer --output "$D/oauth.csr"
