@@ -4,7 +4,8 @@
 # request judged by openssl and python cryptography); an online request to
 # a real `csca serve` with alternate credentials and "assign" ticked (the
 # certificate verified by openssl, its SANs compared with `cscert topology
-# names`, the password never shown); View, Remove and Assign; Import of a
+# names`, the password never shown); View, Remove and Assign; Renew with
+# the certificate as credential (same SANs, openssl verify); Import of a
 # PKCS#12 made by openssl; Process Pending Request after a manual approval;
 # invalid answers and input that ends inside a task cancel it with the
 # store unchanged; no topology is a clear error.
@@ -124,6 +125,29 @@ out=$(wizard a "$NUM" Default y q); rc=$?
 assert_eq "Assign: exit 0" 0 "$rc"
 assert_contains "Assign: runs cscert set" "cscert set --type Default --thumbprint $THUMB" "$out"
 assert_eq "Assign: Default assigned again" "$THUMB $THUMB $THUMB" "$(assign3)"
+
+# ---- the main page says when a certificate expires within 30 days ----
+check "template Short (10 days)" csca template add Short --validity 10
+check "grant Enroll on Short" csca template grant Short --group RTCUniversalServerAdmins --enroll
+check "an OAuthTokenIssuer certificate for 10 days, assigned" cs request --new --type OAuthTokenIssuer --template Short \
+    --ca "$CA_NAME" --ca-account fe01 --ca-password-file pw --assign
+assert_contains "main page: Expiring, with its date" "OAuthTokenIssuer           Expiring" "$(wizard q)"
+
+# ---- Renew: online, the certificate itself as the credential ----
+# task, use 1 (Default: its certificate serves all three), online, CA 1,
+# no account, assign, renew
+out=$(wizard n 1 1 1 "" y y q 2>&1); rc=$?
+assert_eq "Renew: exit 0" 0 "$rc"
+assert_eq "Renew: every use of that certificate, no password" \
+    "\$ cscert request --renew --type $USES --ca 'dc01.contoso.net\contoso-DC01-CA' --assign" \
+    "$(grep -F '$ cscert request --renew' <<<"$out" | sed 's/^ *//')"
+TR=$(grep -oE 'Thumbprint: [0-9A-F]{40}' <<<"$out" | awk '{print $2}' | head -1)
+[ -n "$TR" ] && [ "$TR" != "$THUMB" ] && ok "Renew: a new certificate ($TR)" || nok "Renew: a new certificate" "$(tail -20 <<<"$out")"
+cs show "$TR" --pem > renewed.pem 2>/dev/null
+check "Renew: openssl verify -x509_strict" openssl verify -x509_strict -CAfile root.pem renewed.pem
+assert_eq "Renew: the same SANs (python cryptography)" "$(sans leaf.pem)" "$(sans renewed.pem)"
+assert_eq "Renew: the three uses now served by it" "$TR $TR $TR" "$(assign3)"
+THUMB=$TR
 
 # ---- Import a PKCS#12 made by openssl ----
 openssl req -x509 -newkey rsa:2048 -nodes -keyout imp.key -out imp.pem -days 30 -subj "/CN=imported.contoso.net" \

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -21,6 +22,7 @@
 
 #include "cli.h"
 #include "cscert/assign.h"
+#include "cscert/check.h"
 #include "cscert/names.h"
 #include "cscert/topology.h"
 
@@ -36,7 +38,7 @@ static const char wizard_usage[] =
     "\n"
     "The Certificate Wizard: this server's uses and their status, then one task\n"
     "at a time, page by page: Request (online to a CA, or an offline request file),\n"
-    "Assign, Import Certificate, Process Pending Request, View, Remove. Each task\n"
+    "Renew, Assign, Import Certificate, Process Pending Request, View, Remove. Each task\n"
     "runs the cscert commands it shows. Enter takes the default in brackets;\n"
     "'cancel' leaves the task. Without a terminal, answers are read one a line\n"
     "from standard input. Needs a published topology ('cscert topology publish').\n"
@@ -295,6 +297,21 @@ static const char *assigned_field(json_t *arr, const char *use, const char *fiel
     return NULL;
 }
 
+/* "Assigned", or "Expiring" within CSCERT_CHECK_WARN_DAYS, or "Expired". */
+static const char *status(const char *not_after)
+{
+    struct tm tm;
+    time_t t, now = time(NULL);
+
+    memset(&tm, 0, sizeof(tm));
+    if (!not_after || !strptime(not_after, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return "Assigned";
+    t = timegm(&tm);
+    if (t < now)
+        return "Expired";
+    return t - now < (time_t)CSCERT_CHECK_WARN_DAYS * 86400 ? "Expiring" : "Assigned";
+}
+
 static void main_page(struct wiz *w)
 {
     cscert_store *st = cli_store(w->cli);
@@ -315,11 +332,11 @@ static void main_page(struct wiz *w)
             continue;
         th = assigned_field(as, use, "Thumbprint");
         na = assigned_field(as, use, "NotAfter");
-        printf("  %-26s %-13s %-41s %.10s\n", use, th ? "Assigned" : "Not assigned", th ? th : "", na ? na : "");
+        printf("  %-26s %-13s %-41s %.10s\n", use, !th ? "Not assigned" : status(na), th ? th : "", na ? na : "");
     }
     if (np)
         printf("\n  Pending requests: %zu (p: Process Pending Request)\n", np);
-    printf("\nTasks: r) Request  a) Assign  i) Import Certificate  p) Process Pending Request\n"
+    printf("\nTasks: r) Request  n) Renew  a) Assign  i) Import Certificate  p) Process Pending Request\n"
            "       v) View  d) Remove  q) Quit\n");
     cscert_pendings_free(pend, np);
     json_decref(as);
@@ -728,6 +745,87 @@ static int task_view_or_remove(struct wiz *w, int remove)
     return rc;
 }
 
+/* Renew: a new key for the certificate of a use, with every name it
+ * carries (cscert request --renew), online (the certificate itself as the
+ * credential unless an account is given) or to a request file. */
+static int task_renew(struct wiz *w)
+{
+    struct argv_b av = { 0 };
+    json_t *as = NULL, *o;
+    char use[64], types[256] = "", file[512], ca[512] = "", account[256] = "", pw[1024] = "";
+    const char *th;
+    size_t i, pick, ca_pick;
+    unsigned mask = 0;
+    int rc, fd = -1, secret_arg = -1, assign = 0, yes;
+
+    printf("\nRenew Certificate: a new key, every name of the certificate kept, and any the topology now requires\n");
+    if ((rc = pick_use(w, "Use whose certificate to renew", 1, use, sizeof(use))) != 0)
+        return rc;
+    if ((rc = cscert_assign_get(&as, cli_store(w->cli), NULL)) < 0)
+        return rc;
+    th = assigned_field(as, use, "Thumbprint");
+    /* Every use that certificate serves is renewed with it (canonical order). */
+    json_array_foreach(as, i, o) {
+        const char *u = json_string_value(json_object_get(o, "Use"));
+        const char *t = json_string_value(json_object_get(o, "Thumbprint"));
+        unsigned bit;
+
+        if (u && t && th && strcmp(t, th) == 0 && cscert_use_parse(&bit, u) == CSCERT_OK)
+            mask |= bit;
+    }
+    cscert_uses_format(types, sizeof(types), mask);
+    printf("  %s serves %s\n", th ? th : "?", types);
+    printf("\n  1) Send the renewal immediately to an online certification authority\n"
+           "  2) Prepare it now, but send it later (offline certificate request)\n");
+    if ((rc = ask_pick(w, "Request", 2, 1, &pick)) != 0)
+        goto out;
+    if (pick == 2) {
+        if ((rc = ask(w, "Certificate Request File", "renewal.csr", file, sizeof(file))) != 0)
+            goto out;
+    } else {
+        if (!w->topo->n_cas) {
+            printf("  No CA is registered in the topology: prepare an offline request instead.\n");
+            rc = WIZ_CANCEL;
+            goto out;
+        }
+        for (i = 0; i < w->topo->n_cas; i++)
+            printf("  %zu) %s  (%s)\n", i + 1, w->topo->cas[i].name, w->topo->cas[i].url);
+        if ((rc = ask_pick(w, "CA", w->topo->n_cas, 1, &ca_pick)) != 0)
+            goto out;
+        snprintf(ca, sizeof(ca), "%s", w->topo->cas[ca_pick - 1].name);
+        if ((rc = ask(w, "CA account (blank: the certificate itself is the credential)", NULL, account,
+                      sizeof(account))) != 0
+            || (*account && (rc = ask_secret(w, "Password", pw, sizeof(pw))) != 0)
+            || (rc = ask_yes(w, "Assign the new certificate to these uses once it is issued", 1, &assign)) != 0)
+            goto out;
+    }
+    if ((rc = ask_yes(w, "Renew now", 1, &yes)) != 0 || !yes) {
+        rc = rc ? rc : WIZ_CANCEL;
+        goto out;
+    }
+    arg(&av, "request");
+    arg(&av, "--renew");
+    opt(&av, "--type", types);
+    if (*ca) {
+        opt(&av, "--ca", ca);
+        opt(&av, "--ca-account", account);
+        if (*account && (rc = opt_secret(&av, "--ca-password-file", pw, &fd, &secret_arg)) < 0)
+            goto out;
+        if (assign)
+            arg(&av, "--assign");
+    } else {
+        opt(&av, "--output", file);
+    }
+    rc = run(w, cmd_request, &av, secret_arg);
+out:
+    if (fd >= 0)
+        close(fd);
+    OPENSSL_cleanse(pw, sizeof(pw));
+    json_decref(as);
+    args_free(&av);
+    return rc;
+}
+
 /* ---- Import, Pending ---- */
 
 static int task_import(struct wiz *w)
@@ -835,12 +933,13 @@ int cmd_wizard(struct cli *cli, int argc, char **argv)
         }
         switch (tolower((unsigned char)a[0])) {
         case 'r': rc = task_request(&w); break;
+        case 'n': rc = task_renew(&w); break;
         case 'a': rc = task_assign(&w); break;
         case 'i': rc = task_import(&w); break;
         case 'p': rc = task_pending(&w); break;
         case 'v': rc = task_view_or_remove(&w, 0); break;
         case 'd': rc = task_view_or_remove(&w, 1); break;
-        default: printf("  '%s' is not a task: answer r, a, i, p, v, d or q\n", a); rc = 0; break;
+        default: printf("  '%s' is not a task: answer r, n, a, i, p, v, d or q\n", a); rc = 0; break;
         }
         if (rc == WIZ_CANCEL) {
             printf("Cancelled: nothing was changed by this task.\n");
