@@ -304,6 +304,7 @@ struct committer {
     pthread_cond_t cv;
     struct job *head, *tail;
     int stop;
+    int idle;                       /* the committer waits for a first job (under mu) */
     atomic_int preparing;           /* enrollments being signed in a worker */
     long batches, rows;             /* committer thread only; read after join */
     long long busy_ms, max_ms;
@@ -695,8 +696,10 @@ static void *committer_main(void *arg)
         int rc;
 
         pthread_mutex_lock(&cm->mu);
+        cm->idle = 1;
         while (!cm->head && !cm->stop)
             pthread_cond_wait(&cm->cv, &cm->mu);
+        cm->idle = 0;
         if (!cm->head && cm->stop) {
             pthread_mutex_unlock(&cm->mu);
             break;
@@ -765,8 +768,10 @@ static void committer_push(struct server *srv, struct job *j)
     else
         cm->head = j;
     cm->tail = j;
-    atomic_fetch_sub(&cm->preparing, 1); /* counted in enroll */
-    pthread_cond_signal(&cm->cv);
+    /* Wake the committer when it waits for a first job, or when it gathers
+     * and this was the last enrollment being signed: not once per job. */
+    if (atomic_fetch_sub(&cm->preparing, 1) == 1 || cm->idle) /* counted in enroll */
+        pthread_cond_signal(&cm->cv);
     pthread_mutex_unlock(&cm->mu);
 }
 
