@@ -786,6 +786,14 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     list = w->done;
     w->done = NULL;
     pthread_mutex_unlock(&w->done_mu);
+    /* post_done pushes at the head: answer in commit order, oldest first. */
+    for (j = list, list = NULL; j;) {
+        struct job *next = j->next;
+
+        j->next = list;
+        list = j;
+        j = next;
+    }
     while ((j = list)) {
         list = j->next;
         if (j->rc < 0) {
