@@ -341,7 +341,7 @@ int cscert_request_prepare(cscert_request **out, cscert_store *st, const cscert_
     struct renewal rn = { 0 };
     unsigned uses = 0;
     size_t i;
-    int rc, min_bits;
+    int rc, min_bits, given;
 
     *out = NULL;
     /* Every input is checked before a key is made. */
@@ -354,16 +354,12 @@ int cscert_request_prepare(cscert_request **out, cscert_store *st, const cscert_
         if ((rc = renewal_load(&rn, st, uses)) < 0)
             goto out;
         /* The renewed certificates' names after the ones given here. */
-        if (o->domain_names && *o->domain_names) {
-            snprintf(extra_buf, sizeof(extra_buf), "%s", o->domain_names);
-            extra = extra_buf;
-        }
-        if (strlen(extra_buf) + strlen(rn.names) + 2 > sizeof(extra_buf)) {
+        given = o->domain_names && *o->domain_names;
+        if ((size_t)snprintf(extra_buf, sizeof(extra_buf), "%s%s%s", given ? o->domain_names : "",
+                             given ? "," : "", rn.names) >= sizeof(extra_buf)) {
             rc = cscert_error_set(CSCERT_EINVAL, "--renew", "the certificates renewed carry too many names", NULL);
             goto out;
         }
-        snprintf(extra_buf + strlen(extra_buf), sizeof(extra_buf) - strlen(extra_buf), "%s%s",
-                 *extra_buf ? "," : "", rn.names);
         extra = extra_buf;
     }
     if ((rc = cscert_key_spec_parse(&spec, o->key_type ? o->key_type : (*rn.key_type ? rn.key_type : NULL))) < 0

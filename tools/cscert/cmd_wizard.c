@@ -367,12 +367,14 @@ static size_t request_choices(const struct wiz *w, unsigned *masks, size_t cap)
     return n;
 }
 
-/* The names a SIP domain adds (those of the all-SIP-domain request that
- * end in it), comma-joined onto extra. */
-static void sip_domain_names(struct wiz *w, unsigned uses, const char *domain, char *extra, size_t cap)
+/* The names the ticked SIP domains add (chosen: bit i for sip_domains[i]):
+ * those of the all-SIP-domain request that the request without it lacks
+ * and that end in a ticked domain, comma-joined onto extra. Both name
+ * sets are computed once for every domain. */
+static void sip_domain_names(struct wiz *w, unsigned uses, unsigned chosen, char *extra, size_t cap)
 {
     cscert_names with = { 0 }, without = { 0 };
-    size_t i, j, dl = strlen(domain);
+    size_t i, j, d;
 
     if (cscert_names_compute(&with, w->topo, w->fqdn, uses, 1, NULL) < 0
         || cscert_names_compute(&without, w->topo, w->fqdn, uses, 0, NULL) < 0) {
@@ -382,13 +384,17 @@ static void sip_domain_names(struct wiz *w, unsigned uses, const char *domain, c
     for (i = 0; i < with.n; i++) {
         const char *nm = with.v[i].name;
         size_t l = strlen(nm);
-        int known = 0;
+        int known = 0, ticked = 0;
 
         for (j = 0; j < without.n && !known; j++)
             known = strcmp(without.v[j].name, nm) == 0;
-        if (known || l <= dl || nm[l - dl - 1] != '.' || strcmp(nm + l - dl, domain) != 0)
-            continue;
-        if (strlen(extra) + l + 2 < cap)
+        for (d = 0; d < w->topo->n_sip && d < 31 && !known && !ticked; d++) {
+            const char *dom = w->topo->sip_domains[d];
+            size_t dl = strlen(dom);
+
+            ticked = (chosen & (1u << d)) && l > dl && nm[l - dl - 1] == '.' && strcmp(nm + l - dl, dom) == 0;
+        }
+        if (ticked && strlen(extra) + l + 2 < cap)
             snprintf(extra + strlen(extra), cap - strlen(extra), "%s%s", *extra ? "," : "", nm);
     }
 out:
@@ -545,9 +551,8 @@ static int task_request(struct wiz *w)
                     chosen |= 1u << (v - 1);
             }
             if (ok) {
-                for (i = 0; i < w->topo->n_sip && i < 31; i++)
-                    if (chosen & (1u << i))
-                        sip_domain_names(w, uses, w->topo->sip_domains[i], extra, sizeof(extra));
+                if (chosen)
+                    sip_domain_names(w, uses, chosen, extra, sizeof(extra));
                 break;
             }
             if ((rc = retry(&tries, "give the numbers of the domains, e.g. 1 or 1,2")) != 0)
