@@ -24,12 +24,21 @@ cleanup() {
         kill -9 "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
+    # KEEP_FAILED=DIR keeps a failed script's scratch directory there.
+    if [ "$_failed" = 1 ] && [ -n "${KEEP_FAILED:-}" ]; then
+        mkdir -p "$KEEP_FAILED" && mv "$T" "$KEEP_FAILED/" && echo "# kept $KEEP_FAILED/$(basename "$T")"
+    fi
     rm -rf "$T"
 }
 trap cleanup EXIT
 
 ok()   { _n=$((_n + 1)); echo "ok $_n - $1"; }
 nok()  { _n=$((_n + 1)); _failed=1; echo "not ok $_n - $1"; [ $# -gt 1 ] && printf '    %s\n' "$2"; }
+# pem_certs: the certificates' PEM blocks on stdin, nothing else. The
+# armour lines are matched whole: a base64 line can contain "END".
+pem_certs() { sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p'; }
+# pem_nth N [FILE]: the Nth certificate (from 1) of FILE or stdin.
+pem_nth() { pem_certs < "${2:-/dev/stdin}" | awk -v n="$1" '/^-----BEGIN CERTIFICATE-----$/ { k++ } k == n'; }
 # check DESC CMD...: the command must succeed.
 check() { local d=$1; shift; local o; if o=$("$@" 2>&1); then ok "$d"; else nok "$d" "$(echo "$o" | tail -5)"; fi; }
 # assert_eq DESC EXPECTED ACTUAL

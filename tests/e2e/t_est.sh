@@ -60,7 +60,7 @@ enroll() { local o=$1 f=$2; shift 2
                --data-binary @"$f" "$@"; }
 hdr() { tr -d '\r' < "$1.h" | awk -v k="$2" 'BEGIN { IGNORECASE = 1 } index(tolower($0), tolower(k) ":") == 1 { sub(/^[^:]*: */, ""); print }'; }
 # p7 FILE OUT: base64 PKCS#7 -> PEM certificates; prints how many
-p7() { openssl base64 -d -in "$1" | openssl pkcs7 -inform DER -print_certs 2>/dev/null | sed -n '/BEGIN/,/END/p' > "$2"
+p7() { openssl base64 -d -in "$1" | openssl pkcs7 -inform DER -print_certs 2>/dev/null | pem_certs > "$2"
        grep -c 'BEGIN CERTIFICATE' "$2"; }
 
 # ---- cacerts: the whole chain ----
@@ -69,11 +69,11 @@ assert_contains "cacerts: Content-Type application/pkcs7-mime" "application/pkcs
 assert_eq "cacerts: Content-Transfer-Encoding base64" base64 "$(hdr cacerts.b64 Content-Transfer-Encoding)"
 assert_eq "cacerts: the whole chain (issuing CA and root)" 2 "$(p7 cacerts.b64 cacerts.pem)"
 assert_eq "cacerts: the root is the openssl root" "$(openssl x509 -in root.pem -noout -fingerprint -sha256)" \
-    "$(openssl x509 -in <(awk '/BEGIN/{n++} n==2' cacerts.pem) -noout -fingerprint -sha256 2>/dev/null)"
+    "$(openssl x509 -in <(pem_nth 2 cacerts.pem) -noout -fingerprint -sha256 2>/dev/null)"
 assert_eq "HEAD cacerts: 200" 200 "$("${C[@]}" -I -o /dev/null -w '%{http_code}' "$URL/cacerts")"
 served=$(echo | openssl s_client -connect 127.0.0.1:"$PORT" -servername "$HOST" -showcerts 2>/dev/null)
 assert_eq "TLS chain: leaf + issuing CA + root" 3 "$(grep -c 'BEGIN CERTIFICATE' <<<"$served")"
-echo "$served" | sed -n '/BEGIN/,/END/p' | awk '/BEGIN/{n++} n==1' > tls1.pem
+pem_nth 1 <<<"$served" > tls1.pem
 tls_san=$("$PY" -c 'import sys; from cryptography import x509
 c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
 print(" ".join(c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)))' tls1.pem 2>&1)
@@ -93,7 +93,7 @@ san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.ge
 eku = [o._name for o in c.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value]
 print(" ".join(san), "|", ",".join(eku), "| ca=%s" % c.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)' "$1" 2>&1; }
 # got NAME: the issued certificate (first of the PKCS#7) as NAME.pem
-got() { p7 "$1" "$1.all" >/dev/null; awk '/BEGIN/{n++} n==1' "$1.all" > "$1.pem"; }
+got() { p7 "$1" "$1.all" >/dev/null; pem_nth 1 "$1.all" > "$1.pem"; }
 openssl req -new -newkey rsa:2048 -nodes -keyout fe01.key -subj "/CN=fe01.contoso.net" \
     -addext "subjectAltName=DNS:fe01.contoso.net,DNS:pool01.contoso.net,DNS:meet.contoso.com" -outform DER -out fe01.der 2>/dev/null
 base64 -w0 fe01.der > fe01.oneline
@@ -240,8 +240,21 @@ n0=$(sqlite3 "$H/csca.db" "SELECT count(*) FROM certs")
 export -f est enroll; export URL HOST PORT
 seq 1 64 | xargs -P 64 -I{} bash -c 'C=(curl -sS --max-time 30 --cacert root.pem --resolve "$HOST:$PORT:127.0.0.1"); { enroll par/{}.b64 par/{}.b64in; echo; } > par/{}.code' 2>par.err
 assert_eq "64 concurrent enrollments: all 200" "64" "$(cat par/*.code | grep -c '^200$')"
-for i in $(seq 1 64); do p7 par/$i.b64 par/$i.pem >/dev/null; openssl x509 -in par/$i.pem -noout -serial; done | sort -u > par.serials
-assert_eq "64 concurrent enrollments: 64 distinct serials" 64 "$(grep -c serial= par.serials)"
+# Each client must get its own certificate: its name and its key. A
+# mismatch names the client and what it got.
+wrong=
+for i in $(seq 1 64); do
+    p7 par/$i.b64 par/$i.all >/dev/null
+    pem_nth 1 par/$i.all > par/$i.pem
+    openssl x509 -in par/$i.pem -noout -serial >> par.serials 2>/dev/null
+    cn=$(openssl x509 -in par/$i.pem -noout -subject -nameopt multiline 2>&1 | sed -n 's/^ *commonName *= *//p')
+    if [ "$cn" != "n$i.contoso.net" ] \
+       || [ "$(openssl pkey -in par/$i.key -pubout)" != "$(openssl x509 -in par/$i.pem -noout -pubkey 2>&1)" ]; then
+        wrong+=" client $i got [${cn:-$(head -c 300 par/$i.b64 | tr -d '\n')}] (code $(cat par/$i.code));"
+    fi
+done
+assert_eq "64 concurrent enrollments: each client got its own certificate" "" "$wrong"
+assert_eq "64 concurrent enrollments: 64 distinct serials" 64 "$(sort -u par.serials | grep -c serial=)"
 assert_eq "64 new certificates in the database, serials unique" "$((n0 + 64)) $((n0 + 64))" \
     "$(sqlite3 "$H/csca.db" "SELECT count(*), count(DISTINCT serial) FROM certs" | tr '|' ' ')"
 
