@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,30 @@ void cscert__daemon_events_free(struct cscert__daemon_events *ev)
     if (ev->timer)
         event_free(ev->timer);
     memset(ev, 0, sizeof(*ev));
+}
+
+void cscert__sigpipe_block(struct cscert__sigpipe_guard *g)
+{
+    sigset_t pipe_only, pending;
+
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &g->old);
+    g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+}
+
+void cscert__sigpipe_restore(struct cscert__sigpipe_guard *g)
+{
+    sigset_t pipe_only, pending;
+    struct timespec now = { 0, 0 };
+
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    /* Ours: take it while it is blocked, so it is never delivered. */
+    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+        while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR)
+            ;
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 long long cscert__daemon_now_ms(void)

@@ -10,6 +10,7 @@
 #ifndef CSCERT_DAEMON_H
 #define CSCERT_DAEMON_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/socket.h>
 
@@ -96,6 +97,19 @@ void cscert__daemon_events_free(struct cscert__daemon_events *ev);
 #define CSCERT_DAEMON_COALESCE_MAX 16384
 struct bufferevent;
 int cscert__daemon_coalesce_output(struct bufferevent *bev);
+
+/* OpenSSL writes to a socket with write(2), not send(MSG_NOSIGNAL): a
+ * peer that has reset the connection raises SIGPIPE, which kills the
+ * process (`cscert check`, probing a web server that went away). Between
+ * block and restore, SIGPIPE is blocked in the calling thread, so such a
+ * write fails with EPIPE; restore discards a SIGPIPE raised meanwhile (not
+ * one already pending at block) and puts the thread's mask back. */
+struct cscert__sigpipe_guard {
+    sigset_t old;
+    int was_pending;
+};
+void cscert__sigpipe_block(struct cscert__sigpipe_guard *g);
+void cscert__sigpipe_restore(struct cscert__sigpipe_guard *g);
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long cscert__daemon_now_ms(void);

@@ -25,6 +25,7 @@
 #include "cscert/topology.h"
 #include "cscert/web.h"
 #include "cscert/x509.h"
+#include "daemon.h"
 
 /* 64: problems one binding reports; one per kind plus one per missing
  * name, and a use needs far fewer names than that. */
@@ -126,8 +127,9 @@ static int tls_fetch(X509 **leaf, STACK_OF(X509) **chain, int fd, const char *sn
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
     STACK_OF(X509) *sk;
+    struct cscert__sigpipe_guard pipe_guard;
     unsigned long e;
-    int rc = -1, i;
+    int rc = -1, i, guarded = 0;
 
     *leaf = NULL;
     *chain = NULL;
@@ -139,6 +141,9 @@ static int tls_fetch(X509 **leaf, STACK_OF(X509) **chain, int fd, const char *sn
     SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
     if ((sni[0] && SSL_set_tlsext_host_name(ssl, sni) != 1) || SSL_set_fd(ssl, fd) != 1)
         goto out;
+    /* A server that resets the connection is an error here, not a SIGPIPE. */
+    cscert__sigpipe_block(&pipe_guard);
+    guarded = 1;
     if (SSL_connect(ssl) != 1)
         goto out;
     if (!(*leaf = SSL_get1_peer_certificate(ssl)))
@@ -167,6 +172,8 @@ out:
     ERR_clear_error();
     SSL_free(ssl);
     SSL_CTX_free(ctx);
+    if (guarded)
+        cscert__sigpipe_restore(&pipe_guard);
     return rc;
 }
 

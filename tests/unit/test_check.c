@@ -14,6 +14,7 @@
 #include <time.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -666,5 +667,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_web_unassigned_not_twice, setup, teardown),
     };
 
+    /* The stand-in servers write close_notify to clients that may have
+     * reset the connection already: an EPIPE there, not this test's death. */
+    signal(SIGPIPE, SIG_IGN);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -216,6 +219,32 @@ static void test_coalesce(void **state)
     assert_true(chains_after_response(1, CSCERT_DAEMON_COALESCE_MAX + 1) > 1);
 }
 
+/* A write to a socket whose peer is gone: EPIPE under the guard, where
+ * it would otherwise kill this test with SIGPIPE; nothing left pending
+ * and the thread's mask as it was after restore. */
+static void test_sigpipe_guard(void **state)
+{
+    struct cscert__sigpipe_guard g;
+    sigset_t pending, mask;
+    int sv[2];
+
+    (void)state;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    close(sv[1]);
+    cscert__sigpipe_block(&g);
+    errno = 0;
+    assert_int_equal(write(sv[0], "x", 1), -1);
+    assert_int_equal(errno, EPIPE);
+    assert_int_equal(sigpending(&pending), 0);
+    assert_int_equal(sigismember(&pending, SIGPIPE), 1);
+    cscert__sigpipe_restore(&g);
+    assert_int_equal(sigpending(&pending), 0);
+    assert_int_equal(sigismember(&pending, SIGPIPE), 0);
+    assert_int_equal(pthread_sigmask(SIG_SETMASK, NULL, &mask), 0);
+    assert_int_equal(sigismember(&mask, SIGPIPE), 0);
+    close(sv[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_log_line),
         cmocka_unit_test(test_sockets),
         cmocka_unit_test(test_coalesce),
+        cmocka_unit_test(test_sigpipe_guard),
         cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
     };
 
