@@ -77,7 +77,7 @@ assert_eq "--help on every command and subcommand exits 0" "" "$bad"
 assert_contains "--help names CSCA_KEY_PASSWORD_FILE" "CSCA_KEY_PASSWORD_FILE" "$("$CSCA" --help)"
 expect_fail "a command without a CA names csca init" 1 "csca init" "$CSCA" --home "$T/nohome" show
 expect_fail "init without --name is a usage error" 2 "--name" ca init
-expect_fail "a bad --validity is refused" 1 "not a validity" ca init --name 'ca.contoso.com\Contoso CA' --validity 3x
+expect_fail "a bad --validity is a usage error (2)" 2 "not a validity" ca init --name 'ca.contoso.com\Contoso CA' --validity 3x
 
 # ---- init (RSA) ----
 out=$(ca init --name 'ca.contoso.com\Contoso Issuing CA' --key-type rsa:2048 --validity 5y 2>&1)
@@ -127,6 +127,14 @@ assert_eq "template show --json reflects add and set" "365 auto 2 sha256,sha384"
 assert_contains "template list shows WebServer" "WebServer" "$(ca template list)"
 expect_fail "template set on a missing template" 1 "Nope" ca template set Nope --validity 10d
 expect_fail "template add twice" 1 "Lync" ca template add Lync
+# A flag's bad value is a usage error (DESIGN: 2), naming the flag; nothing changes.
+tdump=$(ca_dump)
+expect_fail "template set --validity 0: usage error" 2 "--validity: '0'" ca template set Lync --validity 0
+expect_fail "template add --eku codeSigning: usage error" 2 "--eku" ca template add Odd --eku codeSigning
+expect_fail "template set --min-key-size 512: usage error" 2 "--min-key-size: '512'" ca template set Lync --min-key-size 512
+expect_fail "template set --min-ec-bits x: usage error" 2 "--min-ec-bits: 'x'" ca template set Lync --min-ec-bits x
+assert_eq "the templates are unchanged by the refused values" "$tdump" \
+    "$(ca_dump)"
 expect_fail "grant without --enroll is a usage error" 2 "--enroll" ca template grant WebServer --group RTCUniversalServerAdmins
 check "template grant WebServer --enroll" ca template grant WebServer --group RTCUniversalServerAdmins --enroll
 check "template grant Lync --enroll" ca template grant Lync --group RTCComponentUniversalServices --enroll

@@ -127,10 +127,10 @@ int cmd_template(const csca_global *g, int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case O_HELP: fputs(template_help, stdout); return 0;
-        case O_VALIDITY: if ((rc = csca_parse_days(&validity, optarg, "--validity")) < 0) return rc; changes++; break;
-        case O_EKU: if ((rc = eku_parse(&eku, optarg)) < 0) return rc; changes++; break;
-        case O_MIN_KEY: if ((rc = int_arg(&min_rsa, optarg, "--min-key-size", 1024, 16384)) < 0) return rc; changes++; break;
-        case O_MIN_EC: if ((rc = int_arg(&min_ec, optarg, "--min-ec-bits", 256, 521)) < 0) return rc; changes++; break;
+        case O_VALIDITY: if ((rc = csca_parse_days(&validity, optarg, "--validity")) < 0) return csca_bad_value(rc, "template"); changes++; break;
+        case O_EKU: if ((rc = eku_parse(&eku, optarg)) < 0) return csca_bad_value(rc, "template"); changes++; break;
+        case O_MIN_KEY: if ((rc = int_arg(&min_rsa, optarg, "--min-key-size", 1024, 16384)) < 0) return csca_bad_value(rc, "template"); changes++; break;
+        case O_MIN_EC: if ((rc = int_arg(&min_ec, optarg, "--min-ec-bits", 256, 521)) < 0) return csca_bad_value(rc, "template"); changes++; break;
         case O_HASH: hashes = optarg; changes++; break;
         case O_DOMAINS: domains = optarg; changes++; break;
         case O_APPROVAL:

@@ -51,7 +51,7 @@ int cmd_init(const csca_global *g, int argc, char **argv)
         case O_KEY_TYPE: o.key_type = optarg; break;
         case O_VALIDITY:
             if ((rc = csca_parse_days(&o.validity_days, optarg, "--validity")) < 0)
-                return rc;
+                return csca_bad_value(rc, "init");
             break;
         case O_KPF: kpf = optarg; break;
         case O_SUBREQ: o.subordinate_request = optarg; break;

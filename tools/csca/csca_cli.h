@@ -26,6 +26,11 @@ int csca_open(cscert_ca **out, const csca_global *g);
  * CSCA_EXIT_USAGE. */
 int csca_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A flag's value its parser refused with EINVAL (message set): said as a
+ * usage error of cmd, CSCA_EXIT_USAGE (DESIGN: 2, usage error). Any other
+ * rc (ENOMEM) is returned as it is. */
+int csca_bad_value(int rc, const char *cmd);
+
 /* `csca serve` (tools/csca/cmd_serve.c). argv[0] is "serve". */
 int cmd_serve(const csca_global *g, int argc, char **argv);
 

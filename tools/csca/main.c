@@ -79,6 +79,13 @@ int csca_usage(const char *cmd, const char *fmt, ...)
     return CSCA_EXIT_USAGE;
 }
 
+int csca_bad_value(int rc, const char *cmd)
+{
+    if (rc != CSCERT_EINVAL)
+        return rc;
+    return csca_usage(cmd, "%s", cscert_error_last());
+}
+
 int csca_read_password_file(char **out, const char *path)
 {
     int rc;
