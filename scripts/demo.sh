@@ -68,8 +68,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -s
 run openssl x509 -req -in "$D/oauth.csr" -CA "$D/root.pem" -CAkey "$D/root.key" -days 20 \
     -copy_extensions copy -out "$D/oauth.pem"
 run "$CSCERT" import "$D/root.pem" --store Root
-THUMB=$("$CSCERT" import "$D/oauth.pem" | grep -oE '[0-9A-F]{40}' | head -1)
-echo "Thumbprint: $THUMB"
+# import prints the thumbprint alone on its last line, for scripts
+run "$CSCERT" import "$D/oauth.pem" | tee "$D/import.out"
+THUMB=$(tail -n 1 "$D/import.out")
 run "$CSCERT" set --type OAuthTokenIssuer --thumbprint "$THUMB"
 run "$CSCERT" check --warn-days 10 || echo "(check found problems: exit $?)"
 
