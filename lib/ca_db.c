@@ -23,7 +23,7 @@
 /* The statements every enrollment runs, prepared once per connection
  * (SQLITE_PREPARE_PERSISTENT) instead of once per request. */
 enum { STMT_META, STMT_TEMPLATE, STMT_GRANTS, STMT_REPEAT, STMT_BEGIN, STMT_COMMIT, STMT_REQ_INSERT, STMT_CERT_INSERT,
-       STMT_N };
+       STMT_ACCOUNT, STMT_N };
 
 struct ca_db {
     sqlite3 *db;
@@ -468,7 +468,8 @@ int ca_db_account_get(char **groups, char **pwhash, ca_db *db, const char *name)
 
     *groups = NULL;
     *pwhash = NULL;
-    if ((rc = prepare(&s, db, "SELECT groups, pwhash FROM accounts WHERE name=?")) < 0)
+    /* Every EST request authenticates: a cached statement. */
+    if ((rc = cached(&s, db, STMT_ACCOUNT, "SELECT groups, pwhash FROM accounts WHERE name=?")) < 0)
         return rc;
     cscert__sql_bind(s, 1, name);
     rc = sqlite3_step(s);
@@ -479,7 +480,7 @@ int ca_db_account_get(char **groups, char **pwhash, ca_db *db, const char *name)
     } else {
         rc = rc == SQLITE_DONE ? CSCERT_ENOTFOUND : db_error(db, "reading an account");
     }
-    sqlite3_finalize(s);
+    release(s);
     if (rc < 0) {
         free(*groups);
         free(*pwhash);

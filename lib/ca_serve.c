@@ -254,10 +254,8 @@ struct worker;
 struct conn {
     struct worker *w;
     SSL *ssl;
-    int authed;
-    int by_cert;               /* authenticated by its TLS client certificate */
-    unsigned char cred[32];    /* SHA-256 of the Authorization value that authenticated */
-    char account[CSCERT_CA_NAME_MAX + 1];
+    int by_cert;               /* this request authenticated by the TLS client certificate */
+    char account[CSCERT_CA_NAME_MAX + 1]; /* who this request authenticated as */
     char **groups;             /* of that account */
 };
 
@@ -393,7 +391,6 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
         evconnlistener_enable(evhttp_bound_socket_get_listener(w->sock));
     }
     names_free(c->groups);
-    OPENSSL_cleanse(c->cred, sizeof(c->cred));
     free(c);
 }
 
@@ -909,19 +906,16 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
                         const char *tmpl, int *retry_s)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    unsigned char d[32];
     char *name = NULL, *pw = NULL, **groups = NULL, key[sizeof(((struct fail_slot *)0)->key)];
-    unsigned int dl = 0;
     int rc;
 
+    /* Every request, also on a connection that authenticated before: a
+     * removed account, a changed password, a revoked client certificate
+     * are refused from the next request on. (A password verified lately
+     * against the account's current hash is not derived again: ca.c.) */
     *retry_s = 0;
-    if (!h && c->authed && c->by_cert)
-        return CSCERT_OK;
-    if (!h || !EVP_Digest(h, strlen(h), d, &dl, EVP_sha256(), NULL))
-        dl = 0;
-    if (dl == 32 && c->authed && !c->by_cert && CRYPTO_memcmp(d, c->cred, 32) == 0)
-        return CSCERT_OK;
-    c->authed = c->by_cert = 0;
+    c->by_cert = 0;
+    c->account[0] = '\0';
     if (!h && c->ssl && SSL_get0_peer_certificate(c->ssl)) {
         /* No Authorization: the TLS client certificate is the credential. */
         long v = SSL_get_verify_result(c->ssl);
@@ -953,18 +947,11 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
     c->groups = groups;
     groups = NULL;
     snprintf(c->account, sizeof(c->account), "%s", name);
-    if (c->by_cert) {
-        c->authed = 1;
-    } else if (dl == 32) {
-        memcpy(c->cred, d, 32);
-        c->authed = 1;
-    }
 out:
     free(name);
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
     names_free(groups);
-    OPENSSL_cleanse(d, sizeof(d));
     return rc;
 }
 

@@ -13,7 +13,9 @@
 # no error and no duplicate serial; stalled clients do not block others;
 # simplereenroll authenticated by the client's certificate alone (its
 # names only: 403 for another; 401 for a self-signed one, the parent
-# CA's, a revoked one); SIGHUP renews the TLS certificate; SIGTERM stops it.
+# CA's, a revoked one); a password changed or a client certificate revoked
+# while a keep-alive connection is open is refused on that connection's next
+# request; SIGHUP renews the TLS certificate; SIGTERM stops it.
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
 if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
@@ -317,6 +319,63 @@ before=$(dump)
 assert_eq "a revoked client certificate: 401" 401 "$(reenroll rev.b64 re.b64in --cert fe01.pem --key fe01.key)"
 assert_contains "401 says it is revoked" "is revoked" "$(cat rev.b64)"
 assert_eq "a revoked client certificate: the CA database unchanged" "$before" "$(dump)"
+
+# ---- credentials are checked on every request, also on an open connection ----
+# keepalive GO BODY1 BODY2 [USER:PASSWORD | CERT KEY]: two simplereenroll/
+# simpleenroll POSTs on one TLS connection; prints the first status, waits
+# (10 s at most) for the file GO, prints the second status and whether it
+# went on the same connection.
+keepalive() {
+    "$PY" - "$PORT" "$HOST" root.pem "$@" <<'PYEOF'
+import base64, http.client, os, socket, ssl, sys, time
+port, host, ca, path, go, b1, b2 = sys.argv[1:8]
+ctx = ssl.create_default_context(cafile=ca)
+auth = None
+if len(sys.argv) == 9:
+    auth = "Basic " + base64.b64encode(sys.argv[8].encode()).decode()
+elif len(sys.argv) == 10:
+    ctx.load_cert_chain(sys.argv[8], sys.argv[9])
+c = http.client.HTTPSConnection(host, int(port), context=ctx, timeout=20)
+c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname=host)
+first = c.sock
+def post(f):
+    h = {"Content-Type": "application/pkcs10"}
+    if auth:
+        h["Authorization"] = auth
+    c.request("POST", "/.well-known/est/" + path, body=open(f, "rb").read(), headers=h)
+    r = c.getresponse()
+    r.read()
+    return r.status
+print(post(b1), flush=True)
+for _ in range(200):
+    if os.path.exists(go):
+        break
+    time.sleep(0.05)
+print(post(b2), "same connection" if c.sock is first else "another connection", flush=True)
+PYEOF
+}
+ka_csr() { openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -subj "/CN=$2" \
+               ${3:+-addext "$3"} -outform DER -out "$1.der" 2>/dev/null && base64 -w0 "$1.der" > "$1.b64in"; }
+echo 'K33p pass' > kpw
+echo 'N3w pass' > kpw2
+check "account keep01 in $ADMINS" csca account add keep01 --group "$ADMINS" --password-file kpw
+ka_csr ka1 ka1.contoso.net; ka_csr ka2 ka2.contoso.net
+keepalive simpleenroll ka.go ka1.b64in ka2.b64in "keep01:K33p pass" > ka.out 2>&1 &
+KA=$!; _pids+=($KA)
+for _ in $(seq 1 100); do [ -s ka.out ] && break; sleep 0.1; done
+assert_eq "keep-alive: the first request with the password: 200" 200 "$(head -n 1 ka.out)"
+check "csca account passwd keep01 (while the connection is open)" csca account passwd keep01 --password-file kpw2
+touch ka.go; wait $KA
+assert_eq "the old password on the same connection, after passwd: 401" "401 same connection" "$(sed -n 2p ka.out)"
+# A client certificate revoked while its connection is open.
+ka_csr kc1 fe01.contoso.net "$FE01_SANS"; ka_csr kc2 fe01.contoso.net "$FE01_SANS"
+keepalive simplereenroll kc.go kc1.b64in kc2.b64in re.b64.pem re.key > kc.out 2>&1 &
+KC=$!; _pids+=($KC)
+for _ in $(seq 1 100); do [ -s kc.out ] && break; sleep 0.1; done
+assert_eq "keep-alive: the first request with a client certificate: 200" 200 "$(head -n 1 kc.out)"
+check "csca revoke that certificate (while the connection is open)" csca revoke "$RE_SN" --reason keyCompromise
+touch kc.go; wait $KC
+assert_eq "the revoked certificate on the same connection: 401" "401 same connection" "$(sed -n 2p kc.out)"
 
 # ---- SIGHUP: a new TLS certificate; SIGTERM: stop ----
 tls_serial() { echo | openssl s_client -connect 127.0.0.1:"$PORT" -servername "$HOST" 2>/dev/null | openssl x509 -noout -serial; }
