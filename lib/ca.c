@@ -1272,7 +1272,39 @@ static int auth_cached(struct ca_auth_cache *c, const unsigned char tag[32], int
     return hit;
 }
 
+/* SHA-256 over an account's row as stored: (hash, groups). */
+static int account_stamp(unsigned char stamp[CSCERT_CA_STAMP_LEN], const char *hash, const char *groups)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, hash, strlen(hash) + 1)
+             && EVP_DigestUpdate(md, groups, strlen(groups)) && EVP_DigestFinal_ex(md, stamp, &n) && n == 32;
+
+    EVP_MD_CTX_free(md);
+    return ok ? CSCERT_OK : cscert__crypto_error("account", "hashing its record");
+}
+
+int cscert_ca_account_stamp(unsigned char stamp[CSCERT_CA_STAMP_LEN], cscert_ca *ca, const char *name)
+{
+    char *g = NULL, *hash = NULL;
+    int rc;
+
+    if ((rc = ca_db_account_get(&g, &hash, ca->db, name)) == CSCERT_OK)
+        rc = account_stamp(stamp, hash, g);
+    else if (rc == CSCERT_ENOTFOUND)
+        rc = cscert_error_setf(CSCERT_ENOTFOUND, name, "add it again with csca account add", "no such account");
+    free(g);
+    free(hash);
+    return rc;
+}
+
 int cscert_ca_authenticate(char ***groups, cscert_ca *ca, const char *name, const char *password)
+{
+    return cscert_ca_authenticate_stamped(groups, NULL, ca, name, password);
+}
+
+int cscert_ca_authenticate_stamped(char ***groups, unsigned char stamp[CSCERT_CA_STAMP_LEN], cscert_ca *ca,
+                                   const char *name, const char *password)
 {
     /* A fixed, well-formed hash: an unknown account costs the same work. */
     static const char dummy[] = "pbkdf2-sha256$100000$00000000000000000000000000000000$"
@@ -1290,9 +1322,13 @@ int cscert_ca_authenticate(char ***groups, cscert_ca *ca, const char *name, cons
     else if ((ok = cscert_ca_password_verify(found ? hash : dummy, password ? password : "")) == 1 && tagged)
         auth_cached(&ca->sh->auth, tag, 1);
     OPENSSL_cleanse(tag, sizeof(tag));
-    if (found && ok == 1)
+    if (found && ok == 1) {
         rc = csv_to_list(groups, g);
-    else
+        if (rc == CSCERT_OK && stamp && (rc = account_stamp(stamp, hash, g)) < 0) {
+            cscert_x509_names_free(*groups);
+            *groups = NULL;
+        }
+    } else
         rc = cscert_error_setf(CSCERT_EAUTH, name && *name ? name : "account",
                                "check the account name and its password file",
                                "wrong account or password at CA %s", ca->sh->name);

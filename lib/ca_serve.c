@@ -255,6 +255,9 @@ struct conn {
     struct worker *w;
     SSL *ssl;
     int by_cert;               /* this request authenticated by the TLS client certificate */
+    int basic_ok;              /* a password was verified on this connection: */
+    unsigned char cred[32];    /*   SHA-256 of that Authorization value, */
+    unsigned char stamp[CSCERT_CA_STAMP_LEN]; /* and the account's record it matched */
     char account[CSCERT_CA_NAME_MAX + 1]; /* who this request authenticated as */
     char **groups;             /* of that account */
 };
@@ -391,6 +394,7 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
         evconnlistener_enable(evhttp_bound_socket_get_listener(w->sock));
     }
     names_free(c->groups);
+    OPENSSL_cleanse(c->cred, sizeof(c->cred));
     free(c);
 }
 
@@ -906,15 +910,29 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
                         const char *tmpl, int *retry_s)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    unsigned char d[32], now[CSCERT_CA_STAMP_LEN];
     char *name = NULL, *pw = NULL, **groups = NULL, key[sizeof(((struct fail_slot *)0)->key)];
+    unsigned int dl = 0;
     int rc;
 
-    /* Every request, also on a connection that authenticated before: a
-     * removed account, a changed password, a revoked client certificate
-     * are refused from the next request on. (A password verified lately
-     * against the account's current hash is not derived again: ca.c.) */
+    /* Every request is checked against the accounts and certificates as
+     * they are now, also on a connection that authenticated before: a
+     * removed account, a changed password or groups, a revoked client
+     * certificate are refused from the next request on. A password
+     * verified on this connection is not derived again: the same
+     * Authorization value and the account's record unchanged suffice. */
     *retry_s = 0;
-    c->by_cert = 0;
+    if (!h || !EVP_Digest(h, strlen(h), d, &dl, EVP_sha256(), NULL))
+        dl = 0;
+    if (dl == 32 && c->basic_ok && CRYPTO_memcmp(d, c->cred, 32) == 0
+        && cscert_ca_account_stamp(now, w->ca, c->account) == CSCERT_OK
+        && CRYPTO_memcmp(now, c->stamp, sizeof(now)) == 0) {
+        c->by_cert = 0;
+        OPENSSL_cleanse(d, sizeof(d));
+        return CSCERT_OK;
+    }
+    cscert_error_clear();
+    c->by_cert = c->basic_ok = 0;
     c->account[0] = '\0';
     if (!h && c->ssl && SSL_get0_peer_certificate(c->ssl)) {
         /* No Authorization: the TLS client certificate is the credential. */
@@ -934,7 +952,8 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
             rc = cscert_error_setf(CSCERT_EPOLICY, name, "check the account's password file, then wait",
                                    "%d failed logins from this address within %d seconds; try again in "
                                    "%d seconds", EST_FAIL_MAX, EST_FAIL_WINDOW_MS / 1000, *retry_s);
-        else if ((rc = cscert_ca_authenticate(&groups, w->ca, name, pw)) == CSCERT_OK || rc == CSCERT_EAUTH)
+        else if ((rc = cscert_ca_authenticate_stamped(&groups, c->stamp, w->ca, name, pw)) == CSCERT_OK
+                 || rc == CSCERT_EAUTH)
             fail_note(w->srv, key, rc == CSCERT_EAUTH); /* not a database or memory error */
     }
     if (rc < 0) {
@@ -947,11 +966,16 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
     c->groups = groups;
     groups = NULL;
     snprintf(c->account, sizeof(c->account), "%s", name);
+    if (!c->by_cert && dl == 32) {
+        memcpy(c->cred, d, 32);
+        c->basic_ok = 1;
+    }
 out:
     free(name);
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
     names_free(groups);
+    OPENSSL_cleanse(d, sizeof(d));
     return rc;
 }
 

@@ -163,6 +163,17 @@ int cscert_ca_account_list(json_t **out, cscert_ca *ca);
  * cscert_x509_names_free) on success; EAUTH otherwise, with the same work
  * for an unknown account (a dummy hash) and a constant-time comparison. */
 int cscert_ca_authenticate(char ***groups, cscert_ca *ca, const char *name, const char *password);
+/* An account's record as it is now, as a digest: it changes with the
+ * password (a new hash, a new salt) and the groups. */
+#define CSCERT_CA_STAMP_LEN 32
+/* cscert_ca_authenticate, and on success stamp: the digest of the record
+ * the password was verified against (stamp may be NULL). */
+int cscert_ca_authenticate_stamped(char ***groups, unsigned char stamp[CSCERT_CA_STAMP_LEN], cscert_ca *ca,
+                                   const char *name, const char *password);
+/* The digest of the account's record now; ENOTFOUND naming it when it is
+ * gone. A connection that authenticated compares it with the stamp it got,
+ * instead of deriving the password again (csca serve). */
+int cscert_ca_account_stamp(unsigned char stamp[CSCERT_CA_STAMP_LEN], cscert_ca *ca, const char *name);
 /* A TLS client certificate as the credential (RFC 7030 3.3.2), once the
  * TLS layer has verified it chains to this CA: it must be one this CA
  * issued (the same DER on record), not revoked, and its requester's account

@@ -359,7 +359,10 @@ ka_csr() { openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -
 echo 'K33p pass' > kpw
 echo 'N3w pass' > kpw2
 check "account keep01 in $ADMINS" csca account add keep01 --group "$ADMINS" --password-file kpw
-ka_csr ka1 ka1.contoso.net; ka_csr ka2 ka2.contoso.net
+ka_csr ka1 ka1.contoso.net; ka_csr ka2 ka2.contoso.net; ka_csr ka3 ka3.contoso.net; ka_csr ka4 ka4.contoso.net
+touch ka0.go
+assert_eq "keep-alive, nothing changed: 200, then 200 on the same connection" "200|200 same connection" \
+    "$(keepalive simpleenroll ka0.go ka3.b64in ka4.b64in "keep01:K33p pass" 2>&1 | paste -sd '|')"
 keepalive simpleenroll ka.go ka1.b64in ka2.b64in "keep01:K33p pass" > ka.out 2>&1 &
 KA=$!; _pids+=($KA)
 for _ in $(seq 1 100); do [ -s ka.out ] && break; sleep 0.1; done

@@ -308,6 +308,46 @@ static void test_auth_cache(void **state)
     cscert_ca_free(ca);
 }
 
+/* An account's stamp: what authenticate_stamped verified against, equal
+ * to account_stamp while the record is unchanged (on another clone too);
+ * a new password, new groups or removal change it. */
+static void test_account_stamp(void **state)
+{
+    cscert_ca *ca = open_ca(), *w2 = NULL;
+    unsigned char s0[CSCERT_CA_STAMP_LEN], s1[CSCERT_CA_STAMP_LEN], zero[CSCERT_CA_STAMP_LEN] = { 0 };
+    char **groups = NULL;
+
+    (void)state;
+    assert_int_equal(cscert_ca_account_add(ca, "stampy", "G1", "pass one", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_account_add(ca, "other", "G1", "pass one", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_clone(&w2, ca), CSCERT_OK);
+    memset(s0, 0, sizeof(s0));
+    assert_int_equal(cscert_ca_authenticate_stamped(&groups, s0, w2, "stampy", "pass one"), CSCERT_OK);
+    cscert_x509_names_free(groups);
+    assert_memory_not_equal(s0, zero, sizeof(s0));
+    assert_int_equal(cscert_ca_account_stamp(s1, ca, "stampy"), CSCERT_OK);
+    assert_memory_equal(s0, s1, sizeof(s0));
+    /* the same password and groups, another account (another salt) */
+    assert_int_equal(cscert_ca_account_stamp(s1, w2, "other"), CSCERT_OK);
+    assert_memory_not_equal(s0, s1, sizeof(s0));
+    /* a wrong password gives no stamp */
+    memset(s1, 0, sizeof(s1));
+    assert_int_equal(cscert_ca_authenticate_stamped(&groups, s1, w2, "stampy", "pass two"), CSCERT_EAUTH);
+    assert_memory_equal(s1, zero, sizeof(s1));
+    assert_int_equal(cscert_ca_account_set_groups(ca, "stampy", "G2", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_account_stamp(s1, w2, "stampy"), CSCERT_OK);
+    assert_memory_not_equal(s0, s1, sizeof(s0));
+    memcpy(s0, s1, sizeof(s0));
+    assert_int_equal(cscert_ca_account_passwd(ca, "stampy", "pass one", "test"), CSCERT_OK); /* same password, new salt */
+    assert_int_equal(cscert_ca_account_stamp(s1, w2, "stampy"), CSCERT_OK);
+    assert_memory_not_equal(s0, s1, sizeof(s0));
+    assert_int_equal(cscert_ca_account_remove(ca, "stampy", "test"), CSCERT_OK);
+    assert_int_equal(cscert_ca_account_stamp(s1, w2, "stampy"), CSCERT_ENOTFOUND);
+    assert_non_null(strstr(cscert_error_last(), "stampy"));
+    cscert_ca_free(w2);
+    cscert_ca_free(ca);
+}
+
 static void test_domain_match(void **state)
 {
     (void)state;
@@ -716,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_encrypted_key),
         cmocka_unit_test(test_passwords),
         cmocka_unit_test(test_auth_cache),
+        cmocka_unit_test(test_account_stamp),
         cmocka_unit_test(test_domain_match),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_issue_auto),
