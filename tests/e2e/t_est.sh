@@ -359,17 +359,17 @@ ka_csr() { openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -
 echo 'K33p pass' > kpw
 echo 'N3w pass' > kpw2
 check "account keep01 in $ADMINS" csca account add keep01 --group "$ADMINS" --password-file kpw
-ka_csr ka1 ka1.contoso.net; ka_csr ka2 ka2.contoso.net; ka_csr ka3 ka3.contoso.net; ka_csr ka4 ka4.contoso.net
-touch ka0.go
+ka_csr kp1 kp1.contoso.net; ka_csr kp2 kp2.contoso.net; ka_csr kp3 kp3.contoso.net; ka_csr kp4 kp4.contoso.net
+touch kp0.go
 assert_eq "keep-alive, nothing changed: 200, then 200 on the same connection" "200|200 same connection" \
-    "$(keepalive simpleenroll ka0.go ka3.b64in ka4.b64in "keep01:K33p pass" 2>&1 | paste -sd '|')"
-keepalive simpleenroll ka.go ka1.b64in ka2.b64in "keep01:K33p pass" > ka.out 2>&1 &
+    "$(keepalive simpleenroll kp0.go kp3.b64in kp4.b64in "keep01:K33p pass" 2>&1 | paste -sd '|')"
+keepalive simpleenroll kp.go kp1.b64in kp2.b64in "keep01:K33p pass" > kp.out 2>&1 &
 KA=$!; _pids+=($KA)
-for _ in $(seq 1 100); do [ -s ka.out ] && break; sleep 0.1; done
-assert_eq "keep-alive: the first request with the password: 200" 200 "$(head -n 1 ka.out)"
+for _ in $(seq 1 100); do [ -s kp.out ] && break; sleep 0.1; done
+assert_eq "keep-alive: the first request with the password: 200" 200 "$(head -n 1 kp.out)"
 check "csca account passwd keep01 (while the connection is open)" csca account passwd keep01 --password-file kpw2
-touch ka.go; wait $KA
-assert_eq "the old password on the same connection, after passwd: 401" "401 same connection" "$(sed -n 2p ka.out)"
+touch kp.go; wait $KA
+assert_eq "the old password on the same connection, after passwd: 401" "401 same connection" "$(sed -n 2p kp.out)"
 # A client certificate revoked while its connection is open.
 ka_csr kc1 fe01.contoso.net "$FE01_SANS"; ka_csr kc2 fe01.contoso.net "$FE01_SANS"
 keepalive simplereenroll kc.go kc1.b64in kc2.b64in re.b64.pem re.key > kc.out 2>&1 &
@@ -384,10 +384,12 @@ assert_eq "the revoked certificate on the same connection: 401" "401 same connec
 tls_serial() { echo | openssl s_client -connect 127.0.0.1:"$PORT" -servername "$HOST" 2>/dev/null | openssl x509 -noout -serial; }
 s_before=$(tls_serial)
 kill -HUP "$SERVE"
-sleep 0.5
-s_after=$(tls_serial)
+for _ in $(seq 1 100); do s_after=$(tls_serial); [ -n "$s_after" ] && [ "$s_after" != "$s_before" ] && break; sleep 0.1; done
 assert_eq "SIGHUP re-issues the TLS certificate" yes "$([ -n "$s_after" ] && [ "$s_before" != "$s_after" ] && echo yes || echo no)"
-assert_eq "after SIGHUP, enrollment still works" 200 "$(enroll ka3.b64 ka1.b64in)"
+ka_csr hup1 hup1.contoso.net
+assert_eq "after SIGHUP, a new enrollment is signed" 200 "$(enroll hup1.b64 hup1.b64in)"
+got hup1.b64
+check "the certificate issued after SIGHUP verifies" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem hup1.b64.pem
 kill -TERM "$SERVE"
 for _ in $(seq 1 70); do kill -0 "$SERVE" 2>/dev/null || break; sleep 0.1; done
 assert_eq "SIGTERM stops it" stopped "$(kill -0 "$SERVE" 2>/dev/null && echo running || echo stopped)"

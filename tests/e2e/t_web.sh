@@ -262,7 +262,7 @@ assert_contains "stalled handshakes closed after --timeout" "closed=40" "$res"
 
 # ---- SIGHUP, SIGTERM ----
 kill -HUP "$SERVE"
-for i in $(seq 1 20); do grep -q "SIGHUP" serve.log && break; sleep 0.1; done
+for i in $(seq 1 100); do grep -q "SIGHUP" serve.log && break; sleep 0.1; done
 assert_contains "SIGHUP reloads" "SIGHUP: reloading" "$(cat serve.log)"
 assert_eq "still serving after SIGHUP" "$T_B" "$(served "$P_EXT" webpool01.contoso.com)"
 check "web.pid names the server" test "$(cat "$CSCERT_HOME/web.pid")" = "$SERVE"
