@@ -285,10 +285,18 @@ static void test_auth_cache(void **state)
     first = secs() - t0;
     cscert_x509_names_free(groups);
     assert_int_equal(cscert_ca_clone(&w2, ca), CSCERT_OK);
-    t0 = secs();
-    assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pass"), CSCERT_OK);
-    again = secs() - t0;
-    cscert_x509_names_free(groups);
+    /* the fastest of 5: a loaded machine may preempt one of them */
+    again = first;
+    for (int i = 0; i < 5; i++) {
+        double t;
+
+        t0 = secs();
+        assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pass"), CSCERT_OK);
+        t = secs() - t0;
+        cscert_x509_names_free(groups);
+        if (t < again)
+            again = t;
+    }
     /* PBKDF2 with 100,000 rounds against an HMAC and a lookup. */
     assert_true(again * 5 < first);
     assert_int_equal(cscert_ca_authenticate(&groups, w2, "cachey", "old pas"), CSCERT_EAUTH);
