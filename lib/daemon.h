@@ -1,6 +1,7 @@
 /* daemon.h: what `web serve` (web.c) and `csca serve` (ca_serve.c) share
  * (library-private): detaching with a ready pipe, the pid file, the log
- * line, the listening socket. Each server passes its own names and
+ * line, the listening socket, and the SIGPIPE guard web_verify.c's TLS
+ * probe writes under. Each server passes its own names and
  * messages, so what it prints stays its own.
  * Uses: error, store (cscert_now_rfc3339), libevent (the main thread's
  * signal and timer events, and the output coalescing of a connection;
