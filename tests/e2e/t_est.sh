@@ -200,6 +200,9 @@ assert_eq "unknown EST path: 404" 404 "$(est serverkeygen r404b --user "web01:S3
 assert_eq "GET simpleenroll: 405" 405 "$(est simpleenroll r405a --user "web01:S3cret pass")"
 assert_eq "POST cacerts: 405" 405 "$(est cacerts r405b -X POST --data-binary @fe03.b64in)"
 assert_eq "70000-byte body: 413 (from Content-Length)" 413 "$(enroll r413 big -H 'Expect: 100-continue')"
+assert_eq "70000-byte chunked body (no Content-Length): 413" 413 "$(enroll r413c big -H 'Transfer-Encoding: chunked')"
+assert_eq "a 20000-byte header: 400" 400 \
+    "$(enroll r400h fe03.b64in -H "X-Filler: $(head -c 20000 /dev/zero | tr '\0' a)")"
 assert_eq "Content-Type text/plain: 415" 415 "$(CT=text/plain enroll r415 fe03.b64in)"
 assert_eq "the CA database is unchanged by every refusal" "$before" "$(dump)"
 assert_eq "refusals are audited" yes "$(grep -q '"event":"refused"' "$H/audit.jsonl" && echo yes || echo no)"
