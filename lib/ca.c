@@ -1328,10 +1328,11 @@ int cscert_ca_authenticate_stamped(char ***groups, unsigned char stamp[CSCERT_CA
             cscert_x509_names_free(*groups);
             *groups = NULL;
         }
-    } else
+    } else {
         rc = cscert_error_setf(CSCERT_EAUTH, name && *name ? name : "account",
                                "check the account name and its password file",
                                "wrong account or password at CA %s", ca->sh->name);
+    }
     free(g);
     free(hash);
     return rc;
