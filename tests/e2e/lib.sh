@@ -34,6 +34,17 @@ trap cleanup EXIT
 
 ok()   { _n=$((_n + 1)); echo "ok $_n - $1"; }
 nok()  { _n=$((_n + 1)); _failed=1; echo "not ok $_n - $1"; [ $# -gt 1 ] && printf '    %s\n' "$2"; }
+# need_csca: skip the script (TAP) when csca is not built; else set the
+# test CA's home H, host HOST, name CA_NAME and the Lync admins' group.
+need_csca() {
+    if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
+    H="$T/ca"
+    HOST=dc01.contoso.net
+    CA_NAME='dc01.contoso.net\contoso-DC01-CA'
+    ADMINS=RTCUniversalServerAdmins
+}
+# csca ARGS: the csca tool on the test CA's home (need_csca).
+csca() { "$CSCA" --home "$H" "$@"; }
 # pem_certs: the certificates' PEM blocks on stdin, nothing else. The
 # armour lines are matched whole: a base64 line can contain "END".
 pem_certs() { sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p'; }

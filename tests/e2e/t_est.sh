@@ -18,12 +18,7 @@
 # request; SIGHUP renews the TLS certificate; SIGTERM stops it.
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
-if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
-H="$T/ca"
-HOST=dc01.contoso.net
-CA_NAME='dc01.contoso.net\contoso-DC01-CA'
-ADMINS=RTCUniversalServerAdmins
-csca() { "$CSCA" --home "$H" "$@"; }
+need_csca
 dump() { sqlite3 "$H/csca.db" .dump; }
 
 # ---- the root (openssl) and the subordinate CA (csca) ----

@@ -14,13 +14,8 @@
 # client certificate: its names only).
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
-if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
-H="$T/ca"
-HOST=dc01.contoso.net
-CA_NAME='dc01.contoso.net\contoso-DC01-CA'
-ADMINS=RTCUniversalServerAdmins
+need_csca
 USES=Default,WebServicesInternal,WebServicesExternal
-csca() { "$CSCA" --home "$H" "$@"; }
 cs() { "$CSCERT" "$@"; }
 
 # ---- the CA ----

@@ -11,12 +11,8 @@
 # store unchanged; no topology is a clear error.
 . "$(dirname "$0")/lib.sh"
 cd "$T" || exit 1
-if [ ! -x "$CSCA" ]; then echo "1..0 # SKIP $CSCA is not built"; exit 0; fi
-H="$T/ca"
-HOST=dc01.contoso.net
-CA_NAME='dc01.contoso.net\contoso-DC01-CA'
+need_csca
 USES=Default,WebServicesInternal,WebServicesExternal
-csca() { "$CSCA" --home "$H" "$@"; }
 cs() { "$CSCERT" "$@"; }
 # wizard LINE...: run the wizard with these answers, one a line.
 wizard() { printf '%s\n' "$@" | cs wizard; }

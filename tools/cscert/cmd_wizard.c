@@ -224,6 +224,26 @@ static int opt_secret(struct argv_b *a, const char *flag, const char *secret, in
     return CSCERT_OK;
 }
 
+/* Where a request goes, for request and renew: the CA online (its
+ * account, the password through a pipe, --assign), or the request file. */
+static int dest_args(struct argv_b *a, const char *ca, const char *account, const char *pw, int *pw_fd,
+                     int *secret_arg, int assign, const char *file)
+{
+    int rc;
+
+    if (!*ca) {
+        opt(a, "--output", file);
+        return CSCERT_OK;
+    }
+    opt(a, "--ca", ca);
+    opt(a, "--ca-account", account);
+    if (*account && (rc = opt_secret(a, "--ca-password-file", pw, pw_fd, secret_arg)) < 0)
+        return rc;
+    if (assign)
+        arg(a, "--assign");
+    return CSCERT_OK;
+}
+
 /* The Executing Commands page: show the command (secret_arg: the index of
  * a password file, shown as such), run it, report its error; a failure
  * is counted in w->failed (the exit status), not returned. */
@@ -599,18 +619,8 @@ static int task_request(struct wiz *w)
     arg(&av, "--new");
     arg(&av, "--type");
     arg(&av, types);
-    if (*ca) {
-        arg(&av, "--ca");
-        arg(&av, ca);
-        opt(&av, "--ca-account", account);
-        if (*account && (rc = opt_secret(&av, "--ca-password-file", pw, &pw_fd, &secret_arg)) < 0)
-            goto out;
-        if (assign)
-            arg(&av, "--assign");
-    } else {
-        arg(&av, "--output");
-        arg(&av, file);
-    }
+    if ((rc = dest_args(&av, ca, account, pw, &pw_fd, &secret_arg, assign, file)) < 0)
+        goto out;
     if (strcasecmp(tmpl, "WebServer") != 0)
         opt(&av, "--template", tmpl);
     opt(&av, "--friendly-name", fname);
@@ -811,16 +821,8 @@ static int task_renew(struct wiz *w)
     arg(&av, "request");
     arg(&av, "--renew");
     opt(&av, "--type", types);
-    if (*ca) {
-        opt(&av, "--ca", ca);
-        opt(&av, "--ca-account", account);
-        if (*account && (rc = opt_secret(&av, "--ca-password-file", pw, &fd, &secret_arg)) < 0)
-            goto out;
-        if (assign)
-            arg(&av, "--assign");
-    } else {
-        opt(&av, "--output", file);
-    }
+    if ((rc = dest_args(&av, ca, account, pw, &fd, &secret_arg, assign, file)) < 0)
+        goto out;
     rc = run(w, cmd_request, &av, secret_arg);
 out:
     if (fd >= 0)
