@@ -1385,28 +1385,20 @@ out:
 
 static int add_san(X509 *x, X509_REQ *req)
 {
+    X509_EXTENSION *e = NULL;
     char **names = NULL;
-    size_t n = 0, cap = 1, off = 0;
-    char *val = NULL;
+    size_t n = 0;
     int rc;
 
     /* The request's CN and DNS SANs, CN first (R1): every name the
-     * request carries is in the issued certificate's SAN. */
+     * request carries is in the issued certificate's SAN, each as one
+     * dNSName (policy checked that each is a DNS name). */
     if ((rc = cscert_csr_names(&names, &n, req)) < 0)
         return rc;
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(names[i]) + 5;
-    if (!(val = malloc(cap))) {
-        rc = cscert__oom();
-        goto out;
-    }
-    val[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        off += (size_t)snprintf(val + off, cap - off, "%sDNS:%s", i ? "," : "", names[i]);
-    if (n > 0)
-        rc = add_ext(x, NULL, NID_subject_alt_name, val);
-out:
-    free(val);
+    if (n > 0 && (rc = cscert__x509_san_dns(&e, (const char *const *)names, n)) == CSCERT_OK
+        && !X509_add_ext(x, e, -1))
+        rc = cscert__crypto_error("certificate", "adding the subjectAltName extension");
+    X509_EXTENSION_free(e);
     cscert_x509_names_free(names);
     return rc;
 }

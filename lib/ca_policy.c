@@ -19,6 +19,7 @@
 #include "ca_internal.h"
 #include "cscert/csr.h"
 #include "cscert/key.h"
+#include "cscert/topology.h"
 #include "cscert/x509.h"
 
 /* 16 bytes: the per-account salt (NIST SP 800-132 asks for >= 128 bits). */
@@ -124,6 +125,69 @@ static int refuse_enroll(const cscert_ca_template *t)
                              t->name, who);
 }
 
+/* A requested name as a message may show it: printable ASCII, others
+ * as '?', at most 64 characters (the rest "..."). */
+static void shown(char out[72], const unsigned char *s, size_t len)
+{
+    size_t i, n = len > 64 ? 64 : len;
+
+    for (i = 0; i < n; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+    strcpy(out + i, len > 64 ? "..." : "");
+}
+
+/* A name the certificate would carry must be a DNS name: the CA copies
+ * it into the SAN (add_san), so a comma, a colon, a space or a NUL in it
+ * would be a name no rule here looked at (@unittest test_policy_names). */
+static int check_dns_name(const cscert_ca_template *t, const char *where, const unsigned char *s, int len)
+{
+    char name[254], norm[254], show[72];
+
+    if (len > 0 && (size_t)len < sizeof(name) && !memchr(s, '\0', (size_t)len)) {
+        memcpy(name, s, (size_t)len);
+        name[len] = '\0';
+        if (cscert_fqdn_check(norm, name, 1, where) == CSCERT_OK)
+            return CSCERT_OK;
+        cscert_error_clear();
+    }
+    shown(show, s, len > 0 ? (size_t)len : 0);
+    return cscert_error_setf(CSCERT_EPOLICY, t->name, "request DNS names only: letters, digits, inner "
+                             "hyphens and dots, a leading '*.' at most",
+                             "template '%s' issues DNS names only; the request's %s '%s' is not one",
+                             t->name, where, show);
+}
+
+/* The subject's CN: one at most, a DNS name (TLS clients that read the
+ * CN must not find a second one the policy did not check). */
+static int check_subject(const cscert_ca_template *t, X509_REQ *req)
+{
+    const X509_NAME *subject = X509_REQ_get_subject_name(req);
+    int idx = -1, count = 0, rc = CSCERT_OK;
+
+    while (subject && (idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0) {
+        const ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+        unsigned char *utf8 = NULL;
+        int len = ASN1_STRING_to_UTF8(&utf8, d);
+
+        if (++count > 1) {
+            OPENSSL_free(utf8);
+            return cscert_error_setf(CSCERT_EPOLICY, t->name, "make the request with one CN",
+                                     "template '%s' issues one CN; the request's subject holds more",
+                                     t->name);
+        }
+        if (len < 0) {
+            ERR_clear_error();
+            return cscert_error_set(CSCERT_EINVAL, "request", "its subject CN does not decode",
+                                    "make the request again");
+        }
+        rc = check_dns_name(t, "subject CN", utf8, len);
+        OPENSSL_free(utf8);
+        if (rc < 0)
+            return rc;
+    }
+    return CSCERT_OK;
+}
+
 /* Requested extensions: no CA:TRUE; SAN entries only DNS names. */
 static int check_extensions(const cscert_ca_template *t, X509_REQ *req)
 {
@@ -160,6 +224,9 @@ static int check_extensions(const cscert_ca_template *t, X509_REQ *req)
                                    : g->type == GEN_URI ? "URI" : "other");
             goto out;
         }
+        if ((rc = check_dns_name(t, "subjectAltName", ASN1_STRING_get0_data(g->d.dNSName),
+                                 ASN1_STRING_length(g->d.dNSName))) < 0)
+            goto out;
     }
 out:
     BASIC_CONSTRAINTS_free(bc);
@@ -211,7 +278,7 @@ int cscert_ca_policy_check(const cscert_ca_template *t, X509_REQ *req, char *con
         return cscert_error_setf(CSCERT_EPOLICY, t->name, "make the request again with --hash "
                                  "sha256", "signature hash %s not allowed by template '%s' "
                                  "(allowed: %s)", hash, t->name, t->hashes ? t->hashes : "none");
-    if ((rc = check_extensions(t, req)) < 0)
+    if ((rc = check_subject(t, req)) < 0 || (rc = check_extensions(t, req)) < 0)
         return rc;
     if ((rc = cscert_csr_names(&names, &n, req)) < 0)
         return rc;

@@ -262,41 +262,14 @@ static int push_ext(STACK_OF(X509_EXTENSION) *exts, X509_EXTENSION *e, const cha
 /* R1: every name in the SAN, in the caller's order, each once. */
 static int ext_san(STACK_OF(X509_EXTENSION) *exts, const char *const *dns, size_t n)
 {
-    GENERAL_NAMES *gens = NULL;
-    GENERAL_NAME *g = NULL;
-    ASN1_IA5STRING *ia5 = NULL;
-    int rc = CSCERT_OK;
+    X509_EXTENSION *e = NULL;
+    int rc;
 
     if (n == 0)
         return CSCERT_OK;
-    if (!(gens = GENERAL_NAMES_new()))
-        return cscert__oom();
-    for (size_t i = 0; i < n; i++) {
-        int dup = 0;
-
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = strcasecmp(dns[i], dns[j]) == 0;
-        if (dup)
-            continue;
-        if (!(ia5 = ASN1_IA5STRING_new()) || !ASN1_STRING_set(ia5, dns[i], -1)
-            || !(g = GENERAL_NAME_new())) {
-            rc = cscert__oom();
-            goto out;
-        }
-        GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
-        ia5 = NULL;
-        if (!sk_GENERAL_NAME_push(gens, g)) {
-            rc = cscert__oom();
-            goto out;
-        }
-        g = NULL;
-    }
-    rc = push_ext(exts, X509V3_EXT_i2d(NID_subject_alt_name, 0, gens), "subjectAltName");
-out:
-    ASN1_IA5STRING_free(ia5);
-    GENERAL_NAME_free(g);
-    GENERAL_NAMES_free(gens);
-    return rc;
+    if ((rc = cscert__x509_san_dns(&e, dns, n)) < 0)
+        return rc;
+    return push_ext(exts, e, "subjectAltName");
 }
 
 /* R16: serverAuth always; clientAuth on request. */

@@ -223,6 +223,47 @@ int cscert_x509_names(char ***out, size_t *n, X509 *x)
     return cscert__x509_names_from(out, n, X509_get_subject_name(x), X509_get0_extensions(x));
 }
 
+int cscert__x509_san_dns(X509_EXTENSION **out, const char *const *dns, size_t n)
+{
+    GENERAL_NAMES *gens = NULL;
+    GENERAL_NAME *g = NULL;
+    ASN1_IA5STRING *ia5 = NULL;
+    int rc = CSCERT_OK;
+
+    *out = NULL;
+    if (n == 0)
+        return CSCERT_OK;
+    if (!(gens = GENERAL_NAMES_new()))
+        return cscert__oom();
+    for (size_t i = 0; i < n; i++) {
+        int dup = 0;
+
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcasecmp(dns[i], dns[j]) == 0;
+        if (dup)
+            continue;
+        if (!(ia5 = ASN1_IA5STRING_new()) || !ASN1_STRING_set(ia5, dns[i], -1)
+            || !(g = GENERAL_NAME_new())) {
+            rc = cscert__oom();
+            goto out;
+        }
+        GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+        ia5 = NULL;
+        if (!sk_GENERAL_NAME_push(gens, g)) {
+            rc = cscert__oom();
+            goto out;
+        }
+        g = NULL;
+    }
+    if (!(*out = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)))
+        rc = cscert__crypto_error("names", "encoding the subjectAltName extension");
+out:
+    ASN1_IA5STRING_free(ia5);
+    GENERAL_NAME_free(g);
+    GENERAL_NAMES_free(gens);
+    return rc;
+}
+
 /* ---- template ---- */
 
 int cscert__x509_template_from(char **out, const STACK_OF(X509_EXTENSION) *exts)

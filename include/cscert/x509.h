@@ -43,5 +43,10 @@ int cscert_x509_time_text(char out[32], const ASN1_TIME *t);
 int cscert__x509_names_from(char ***out, size_t *n, const X509_NAME *subject,
                             const STACK_OF(X509_EXTENSION) *exts);
 int cscert__x509_template_from(char **out, const STACK_OF(X509_EXTENSION) *exts);
+/* A subjectAltName extension of dNSNames, in the given order, each once
+ * (any case). Built through GENERAL_NAME, never a config string, so no
+ * character of a name is read as syntax. Shared by csr (the request) and
+ * ca (the issued certificate). *out NULL when n is 0. */
+int cscert__x509_san_dns(X509_EXTENSION **out, const char *const *dns, size_t n);
 
 #endif

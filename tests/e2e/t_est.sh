@@ -162,6 +162,10 @@ base64 -w0 weak.der > weak.b64in
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout evil.key -subj "/CN=web2.contoso.net" \
     -addext "subjectAltName=DNS:web2.contoso.net,DNS:evil.fabrikam.com" -outform DER -out evil.der 2>/dev/null
 base64 -w0 evil.der > evil.b64in
+# A comma in the CN: before the fix, the CA read it as SAN syntax and issued
+# DNS:a and an IP address beside web3.contoso.net, whatever the template allowed.
+openssl req -new -key evil.key -subj "/CN=a,IP:1:2:3::4,DNS:web3.contoso.net" -outform DER -out inject.der 2>/dev/null
+base64 -w0 inject.der > inject.b64in
 printf 'this is not a certificate request!!' > garbage
 head -c 70000 /dev/zero | tr '\0' 'A' > big
 sleep 1.2 # the last commit's audit lines are out; nothing below may change the database
@@ -187,6 +191,10 @@ assert_contains "403 body names the key size rule" "1024" "$(cat r403b)"
 assert_eq "SAN outside the allowed domains: 403" 403 "$(EP=Contoso/simpleenroll enroll r403c evil.b64in)"
 assert_contains "403 body names the SAN" "evil.fabrikam.com" "$(cat r403c)"
 assert_contains "403 body is text/plain" "text/plain" "$(hdr r403c Content-Type)"
+for ep in Contoso/simpleenroll simpleenroll; do
+    assert_eq "a CN holding SAN syntax ($ep): 403" 403 "$(EP=$ep enroll r403d inject.b64in)"
+    assert_contains "403 body names the CN ($ep)" "subject CN 'a,IP:1:2:3::4,DNS:web3.contoso.net' is not one" "$(cat r403d)"
+done
 assert_eq "garbage body: 400" 400 "$(enroll r400a garbage)"
 printf '' > empty
 assert_eq "empty body: 400" 400 "$(enroll r400b empty)"

@@ -439,6 +439,105 @@ static void test_policy(void **state)
     cscert_ca_free(ca);
 }
 
+/* A request made by hand, so that any bytes go into the CN and the SAN
+ * as they are (cscert_csr_build would refuse them). */
+static X509_REQ *raw_req(const char *cn, int cn_len, const char *cn2, const char *san, int san_len)
+{
+    X509_REQ *q = X509_REQ_new();
+    X509_NAME *n = X509_NAME_new();
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+
+    if (cn)
+        assert_true(X509_NAME_add_entry_by_NID(n, NID_commonName, V_ASN1_UTF8STRING,
+                                               (const unsigned char *)cn, cn_len, -1, 0));
+    if (cn2)
+        assert_true(X509_NAME_add_entry_by_NID(n, NID_commonName, V_ASN1_UTF8STRING,
+                                               (const unsigned char *)cn2, -1, -1, 0));
+    X509_REQ_set_subject_name(q, n);
+    X509_REQ_set_pubkey(q, ec256);
+    if (san) {
+        GENERAL_NAMES *gens = GENERAL_NAMES_new();
+        GENERAL_NAME *g = GENERAL_NAME_new();
+        ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+        assert_true(ASN1_STRING_set(ia5, san, san_len));
+        GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+        sk_GENERAL_NAME_push(gens, g);
+        sk_X509_EXTENSION_push(exts, X509V3_EXT_i2d(NID_subject_alt_name, 0, gens));
+        GENERAL_NAMES_free(gens);
+        X509_REQ_add_extensions(q, exts);
+    }
+    assert_true(X509_REQ_sign(q, ec256, EVP_sha256()) > 0);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_NAME_free(n);
+    return q;
+}
+
+/* Every name the CA would copy into the SAN is a DNS name: a comma in a
+ * CN used to become a second SAN entry of any type ("a,IP:1:2:3::4,
+ * DNS:b.contoso.com" passed "*.contoso.com" and was issued with an IP
+ * address and the name "a"). */
+static void test_policy_names(void **state)
+{
+    static const struct {
+        const char *cn;
+        int cn_len;
+        const char *cn2, *san;
+        int san_len, rc;
+        const char *msg;
+    } rows[] = {
+        {"a,IP:1:2:3::4,DNS:b.contoso.com", -1, NULL, NULL, 0, CSCERT_EPOLICY, "'a,IP:1:2:3::4,DNS:b.contoso.com' is not one"},
+        {"pool01.contoso.com", -1, NULL, "x.contoso.com,IP:1.2.3.4", -1, CSCERT_EPOLICY, "subjectAltName 'x.contoso.com,IP:1.2.3.4'"},
+        {"pool01.contoso.com", -1, NULL, "x.contoso.com\0.evil.net", 23, CSCERT_EPOLICY, "'x.contoso.com?.evil.net' is not one"},
+        {"pool01.contoso.com\nx", -1, NULL, NULL, 0, CSCERT_EPOLICY, "'pool01.contoso.com?x'"},
+        {"pool01 contoso.com", -1, NULL, NULL, 0, CSCERT_EPOLICY, "subject CN"},
+        {"10.1.2.3", -1, NULL, NULL, 0, CSCERT_EPOLICY, "'10.1.2.3' is not one"},
+        {"", 0, NULL, "pool01.contoso.com", -1, CSCERT_EPOLICY, "subject CN '' is not one"},
+        {"www.fabrikam.com", -1, "pool01.contoso.com", NULL, 0, CSCERT_EPOLICY, "issues one CN"},
+        {"pool01.contoso.com", -1, NULL, "*.*.contoso.com", -1, CSCERT_EPOLICY, "'*.*.contoso.com'"},
+        {"pool01.contoso.com", -1, NULL, "*.contoso.com", -1, CSCERT_OK, NULL},
+        {"Pool01.Contoso.com", -1, NULL, "sip.contoso.com", -1, CSCERT_OK, NULL},
+    };
+    cscert_ca *ca = open_ca();
+    cscert_ca_template t;
+    unsigned char serial[CSCERT_CA_SERIAL_BYTES];
+
+    (void)state;
+    assert_int_equal(cscert_ca_template_get(&t, ca, "WebServer"), CSCERT_OK);
+    free(t.allowed_domains);
+    t.allowed_domains = strdup("*.contoso.com");
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        X509_REQ *q = raw_req(rows[i].cn, rows[i].cn_len, rows[i].cn2, rows[i].san, rows[i].san_len);
+        X509 *x = NULL;
+        GENERAL_NAMES *gens;
+
+        print_message("row %zu: %s\n", i, rows[i].cn);
+        assert_int_equal(cscert_ca_policy_check(&t, q, admins), rows[i].rc);
+        if (rows[i].rc != CSCERT_OK) {
+            assert_non_null(strstr(cscert_error_last(), rows[i].msg));
+            /* Offline (no groups) is refused the same way. */
+            assert_int_equal(cscert_ca_policy_check(&t, q, NULL), rows[i].rc);
+            X509_REQ_free(q);
+            continue;
+        }
+        /* Issued: the SAN holds exactly the CN and the SAN, as dNSNames. */
+        assert_int_equal(cscert_ca_serial_new(serial), CSCERT_OK);
+        assert_int_equal(cscert_ca_sign(&x, ca, q, &t, serial, NULL), CSCERT_OK);
+        gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+        assert_non_null(gens);
+        assert_int_equal(sk_GENERAL_NAME_num(gens), 2);
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(sk_GENERAL_NAME_value(gens, k)->type, GEN_DNS);
+        assert_string_equal(ASN1_STRING_get0_data(sk_GENERAL_NAME_value(gens, 0)->d.dNSName), rows[i].cn);
+        assert_string_equal(ASN1_STRING_get0_data(sk_GENERAL_NAME_value(gens, 1)->d.dNSName), rows[i].san);
+        GENERAL_NAMES_free(gens);
+        X509_free(x);
+        X509_REQ_free(q);
+    }
+    cscert_ca_template_clear(&t);
+    cscert_ca_free(ca);
+}
+
 static void test_issue_auto(void **state)
 {
     cscert_ca *ca = open_ca();
@@ -767,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_account_stamp),
         cmocka_unit_test(test_domain_match),
         cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_policy_names),
         cmocka_unit_test(test_issue_auto),
         cmocka_unit_test(test_refusal_leaves_db),
         cmocka_unit_test(test_manual_queue),
