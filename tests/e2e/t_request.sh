@@ -83,6 +83,15 @@ expect_fail "unknown use" 1 "Defualt" "$CSCERT" request --new --type Defualt --o
 expect_fail "use not on this role (R18)" 1 "FrontEnd" "$CSCERT" request --new --type Internal --output "$T/x.csr"
 expect_fail "bad key size" 1 "rsa:1000" "$CSCERT" request --new --type Default --key-size 1000 --output "$T/x.csr"
 expect_fail "bad curve" 1 "P-192" "$CSCERT" request --new --type Default --key-type ec:P-192 --output "$T/x.csr"
+# Usage errors are exit 2 in every form of `request` (they were exit 0).
+expect_fail "request: unknown option: exit 2" 2 "unknown option" "$CSCERT" request --new --bogus
+expect_fail "request list: unknown option: exit 2" 2 "unknown option" "$CSCERT" request list --bogus
+expect_fail "request --output without a value: exit 2" 2 "see 'cscert request --help'" \
+    "$CSCERT" request --new --type Default --output
+expect_fail "request resume --wait=abc: exit 2" 2 "--wait takes seconds" "$CSCERT" request resume --wait=abc
+expect_fail "request --key-size abc: exit 2" 2 "--key-size takes a number of bits" \
+    "$CSCERT" request --new --type Default --key-size abc --output "$T/x.csr"
+assert_contains "request cancel --help prints the usage" "cscert request list" "$("$CSCERT" request cancel --help)"
 expect_fail "bad hash" 1 "md5" "$CSCERT" request --new --type Default --hash md5 --output "$T/x.csr"
 expect_fail "bad country" 1 "USA" "$CSCERT" request --new --type Default --country USA --output "$T/x.csr"
 expect_fail "bad --domain-name" 1 "bad..name" "$CSCERT" request --new --type Default --domain-name "bad..name" --output "$T/x.csr"

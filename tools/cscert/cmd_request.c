@@ -23,6 +23,10 @@
 #define REQUEST_WAIT_ERROR_RETRIES 3
 #define REQUEST_WAIT_ERROR_BACKOFF_S 5
 
+/* parse(): --help was given and printed; the command is done (0 is "go
+ * on", CLI_EXIT_USAGE a usage error, negative a library error). */
+#define PARSE_HELP 1
+
 static const char request_usage[] =
     "usage: cscert request --new|--renew --type T[,T] (--output FILE | --ca NAME) [options]\n"
     "       cscert request resume [ID] [--ca-account A --ca-password-file F] [--wait[=S]] [--assign]\n"
@@ -138,6 +142,9 @@ static int parse(struct request_args *a, int argc, char **argv)
         case O_FRIENDLY: a->o.friendly_name = optarg; break;
         case O_KEY_TYPE: a->o.key_type = optarg; break;
         case O_KEY_SIZE:
+            /* A number of bits; which sizes are allowed is the key module's rule. */
+            if (!*optarg || strspn(optarg, "0123456789") != strlen(optarg) || strlen(optarg) > 6)
+                return cli_usage("request", "--key-size takes a number of bits, such as 2048");
             snprintf(a->key_size_buf, sizeof(a->key_size_buf), "rsa:%s", optarg);
             a->o.key_type = a->key_size_buf;
             break;
@@ -162,7 +169,7 @@ static int parse(struct request_args *a, int argc, char **argv)
             a->wait = (int)v;
             break;
         }
-        case O_HELP: fputs(request_usage, stdout); return 1;
+        case O_HELP: fputs(request_usage, stdout); return PARSE_HELP;
         default: return cli_usage("request", "unknown option");
         }
     }
@@ -577,25 +584,29 @@ int cmd_request(struct cli *cli, int argc, char **argv)
         argv++;
         argc--;
         if ((rc = parse(&a, argc, argv)) != 0)
-            return rc > 0 ? CSCERT_OK : rc;
+            return rc == PARSE_HELP ? CSCERT_OK : rc;
         return request_list(cli, a.json);
     }
     if (argc >= 2 && strcmp(argv[1], "resume") == 0) {
         argv++;
         argc--;
         if ((rc = parse(&a, argc, argv)) != 0)
-            return rc > 0 ? CSCERT_OK : rc;
+            return rc == PARSE_HELP ? CSCERT_OK : rc;
         if (optind + 1 < argc)
             return cli_usage("request", "resume takes at most one request ID");
         return request_resume(cli, &a, optind < argc ? argv[optind] : NULL);
     }
     if (argc >= 2 && strcmp(argv[1], "cancel") == 0) {
+        if (argc == 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0)) {
+            fputs(request_usage, stdout);
+            return CSCERT_OK;
+        }
         if (argc != 3)
             return cli_usage("request", "cancel takes one request ID");
         return request_cancel(cli, argv[2]);
     }
     if ((rc = parse(&a, argc, argv)) != 0)
-        return rc > 0 ? CSCERT_OK : rc;
+        return rc == PARSE_HELP ? CSCERT_OK : rc;
     if (optind < argc)
         return cli_usage("request", "unexpected argument '%s'", argv[optind]);
     if (a.is_new && a.renew)
