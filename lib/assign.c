@@ -317,9 +317,12 @@ int cscert_assign_set(cscert_store *st, const cscert_assign_opts *o)
         memcpy(a.thumbprint, thumb, 41);
         if (o->roll) {
             memcpy(a.effective_date, eff, sizeof(eff));
+            /* The one in force now stays in force until eff, even when
+             * cur is itself a roll still staged. */
             if (cscert_store_get_assignment(&cur, st, uses[i]) == CSCERT_OK
-                && strcmp(cur.thumbprint, thumb))
-                memcpy(a.previous_thumbprint, cur.thumbprint, 41);
+                && strcmp(cscert_store_assignment_in_force(&cur, time(NULL)), thumb))
+                snprintf(a.previous_thumbprint, sizeof(a.previous_thumbprint), "%s",
+                         cscert_store_assignment_in_force(&cur, time(NULL)));
             cscert_error_clear();
         }
         if ((rc = cscert_store_set_assignment(st, &a)) < 0)
@@ -402,6 +405,9 @@ int cscert_assign_get(json_t **out, cscert_store *st, const char *types)
         if (!wanted)
             continue;
         o = json_pack("{s:s, s:s}", "Use", a[i].use, "Thumbprint", a[i].thumbprint);
+        /* Beyond Get-CsCertificate's fields: which one serves now (the
+         * previous one while a roll is staged). */
+        json_object_set_new(o, "InForce", json_string(cscert_store_assignment_in_force(&a[i], time(NULL))));
         if (cscert_store_get_cert(&rec, st, a[i].thumbprint) == CSCERT_OK) {
             if ((rc = cscert_certinfo_name(&subject, X509_get_subject_name(rec->x509))) < 0
                 || (rc = cscert_certinfo_name(&issuer, X509_get_issuer_name(rec->x509))) < 0

@@ -341,15 +341,95 @@ out:
     return rc;
 }
 
+/* One certificate serving the uses same[0..ns) (joined: "A,B"): missing
+ * from the store, the certificate's own findings, its chain, and every
+ * name a use needs that it lacks (spec 5.2: one finding each). */
+static int judge(struct acc *a, cscert_store *st, STACK_OF(X509) *roots, STACK_OF(X509) *cas,
+                 const char *const *same, size_t ns, const char *joined, const char *thumb,
+                 const cscert_check_opts *o, time_t now)
+{
+    char **need = NULL, **have = NULL, *fix = NULL, fixbuf[512];
+    cscert_cert_rec *rec = NULL;
+    size_t nn = 0, nh = 0, j, k;
+    int rc;
+
+    if ((rc = cscert_store_get_cert(&rec, st, thumb)) == CSCERT_ENOTFOUND) {
+        cscert_error_clear();
+        snprintf(fixbuf, sizeof(fixbuf), "import it again, or assign another: cscert set --type %s --thumbprint X",
+                 joined);
+        return add(a, CSCERT_SEV_ERROR, joined, thumb, "missing-certificate", NULL, fixbuf,
+                   "the assigned certificate %s is not in the store", thumb);
+    }
+    if (rc < 0 || (rc = cert_findings(a, st, joined, rec, o, now)) < 0
+        || (rc = chain_ca_findings(a, roots, cas, joined, rec, o, now)) < 0)
+        goto out;
+    if ((rc = cscert_certinfo_dns_names(&have, &nh, NULL, rec->x509)) < 0)
+        goto out;
+    for (k = 0; k < ns; k++) {
+        if ((rc = cscert__assign_required_names(&need, &nn, st, same[k])) < 0)
+            goto out;
+        for (j = 0; j < nn; j++) {
+            if (cscert_certinfo_covers(have, need[j]))
+                continue;
+            if (!fix && (rc = cscert__assign_fix_command(&fix, st, same, ns, 1)) < 0)
+                goto out;
+            if ((rc = add(a, CSCERT_SEV_ERROR, same[k], rec->thumbprint, "missing-name", need[j], fix,
+                          "%s lacks the name '%s' that %s requires", rec->thumbprint, need[j], same[k])) < 0)
+                goto out;
+        }
+        cscert_certinfo_names_free(need);
+        need = NULL;
+    }
+    rc = CSCERT_OK;
+out:
+    free(fix);
+    cscert_certinfo_names_free(need);
+    cscert_certinfo_names_free(have);
+    cscert_cert_rec_free(rec);
+    return rc;
+}
+
+/* A staged roll (--roll, effective date ahead): the certificate in force
+ * must last until the date, and the staged one is judged as it will serve
+ * then. */
+static int staged_findings(struct acc *a, cscert_store *st, STACK_OF(X509) *roots, STACK_OF(X509) *cas,
+                           const cscert_assignment *asg, const cscert_check_opts *o, time_t now)
+{
+    const char *use = asg->use, *same[1] = {asg->use};
+    cscert_cert_rec *old = NULL;
+    char fixbuf[512], until[32];
+    struct tm tm = {0};
+    time_t eff;
+    int rc;
+
+    if ((rc = judge(a, st, roots, cas, same, 1, use, asg->thumbprint, o, now)) < 0)
+        return rc;
+    if (cscert_store_get_cert(&old, st, asg->previous_thumbprint) < 0) {
+        cscert_error_clear();
+        return CSCERT_OK; /* judged as the certificate in force */
+    }
+    /* effective_date is RFC 3339 UTC (cscert_assign_parse_date). */
+    if (strptime(asg->effective_date, "%Y-%m-%dT%H:%M:%SZ", &tm) && (eff = timegm(&tm)) > 0
+        && ASN1_TIME_cmp_time_t(X509_get0_notAfter(old->x509), eff) < 0) {
+        cscert_certinfo_time(until, X509_get0_notAfter(old->x509));
+        snprintf(fixbuf, sizeof(fixbuf), "stage it earlier: cscert set --type %s --thumbprint %s --roll "
+                 "--effective-date DATE (before %s)", use, asg->thumbprint, until);
+        rc = add(a, CSCERT_SEV_ERROR, use, old->thumbprint, "roll-gap", NULL, fixbuf,
+                 "the certificate in force for %s (%s) expires %s, before the staged %s takes over at %s",
+                 use, old->thumbprint, until, asg->thumbprint, asg->effective_date);
+    }
+    cscert_cert_rec_free(old);
+    return rc;
+}
+
 int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cscert_check_opts *opts)
 {
     cscert_check_opts o = opts ? *opts : (cscert_check_opts){ 0 };
     struct acc a = { 0 };
-    char **uses = NULL, **need = NULL, **have = NULL, *fix = NULL, joined[192], fixbuf[512];
+    char **uses = NULL, joined[192], fixbuf[512];
     cscert_assignment *asg = NULL;
-    cscert_cert_rec *rec = NULL;
     STACK_OF(X509) *roots = NULL, *cas = NULL;
-    size_t nu = 0, na = 0, nn = 0, nh = 0, i, j, k;
+    size_t nu = 0, na = 0, i, j, k;
     const char *same[CSCERT_ASSIGN_MAX_USES];
     int rc, *done = NULL;
     time_t now;
@@ -369,6 +449,7 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
     }
     for (i = 0; i < nu; i++) {
         const cscert_assignment *cur = NULL;
+        const char *thumb;
         size_t ns = 0;
 
         for (j = 0; j < na; j++)
@@ -384,55 +465,26 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
         }
         if (done[i])
             continue;
-        /* Every required use that this same certificate serves. */
+        /* Every required use that the certificate in force for this one
+         * serves too. */
+        thumb = cscert_store_assignment_in_force(cur, now);
         joined[0] = '\0';
         for (k = i; k < nu; k++)
             for (j = 0; j < na; j++)
-                if (!strcmp(asg[j].use, uses[k]) && !strcmp(asg[j].thumbprint, cur->thumbprint)
+                if (!strcmp(asg[j].use, uses[k]) && !strcmp(cscert_store_assignment_in_force(&asg[j], now), thumb)
                     && ns < CSCERT_ASSIGN_MAX_USES) {
                     same[ns++] = uses[k];
                     done[k] = 1;
                     snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
                              joined[0] ? "," : "", uses[k]);
                 }
-        if ((rc = cscert_store_get_cert(&rec, st, cur->thumbprint)) == CSCERT_ENOTFOUND) {
-            cscert_error_clear();
-            snprintf(fixbuf, sizeof(fixbuf), "import it again, or assign another: cscert set --type %s --thumbprint X",
-                     joined);
-            if ((rc = add(&a, CSCERT_SEV_ERROR, joined, cur->thumbprint, "missing-certificate", NULL,
-                          fixbuf, "the assigned certificate %s is not in the store", cur->thumbprint)) < 0)
-                goto out;
-            continue;
-        }
-        if (rc < 0 || (rc = cert_findings(&a, st, joined, rec, &o, now)) < 0
-            || (rc = chain_ca_findings(&a, roots, cas, joined, rec, &o, now)) < 0)
+        if ((rc = judge(&a, st, roots, cas, same, ns, joined, thumb, &o, now)) < 0)
             goto out;
-        /* Spec 5.2: name every missing name, one finding each. */
-        if ((rc = cscert_certinfo_dns_names(&have, &nh, NULL, rec->x509)) < 0)
-            goto out;
-        for (k = 0; k < ns; k++) {
-            if ((rc = cscert__assign_required_names(&need, &nn, st, same[k])) < 0)
-                goto out;
-            for (j = 0; j < nn; j++) {
-                if (cscert_certinfo_covers(have, need[j]))
-                    continue;
-                if (!fix && (rc = cscert__assign_fix_command(&fix, st, same, ns, 1)) < 0)
-                    goto out;
-                if ((rc = add(&a, CSCERT_SEV_ERROR, same[k], rec->thumbprint, "missing-name", need[j], fix,
-                              "%s lacks the name '%s' that %s requires", rec->thumbprint, need[j],
-                              same[k])) < 0)
-                    goto out;
-            }
-            cscert_certinfo_names_free(need);
-            need = NULL;
-        }
-        free(fix);
-        fix = NULL;
-        cscert_certinfo_names_free(have);
-        have = NULL;
-        cscert_cert_rec_free(rec);
-        rec = NULL;
     }
+    for (j = 0; j < na; j++)
+        if (asg[j].previous_thumbprint[0] && cscert_store_assignment_staged(&asg[j], now)
+            && (rc = staged_findings(&a, st, roots, cas, &asg[j], &o, now)) < 0)
+            goto out;
     if ((rc = web_findings(&a, st, &o)) < 0)
         goto out;
     *out = a.v;
@@ -441,14 +493,10 @@ int cscert_check_run(cscert_finding **out, size_t *n, cscert_store *st, const cs
     rc = CSCERT_OK;
 out:
     cscert_findings_free(a.v, a.n);
-    cscert_cert_rec_free(rec);
-    cscert_certinfo_names_free(need);
-    cscert_certinfo_names_free(have);
     cscert_assign_uses_free(uses);
     sk_X509_pop_free(roots, X509_free);
     sk_X509_pop_free(cas, X509_free);
-    free(fix);
-    free(done);
     free(asg);
+    free(done);
     return rc;
 }

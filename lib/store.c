@@ -956,6 +956,26 @@ static void row_to_assignment(cscert_assignment *a, sqlite3_stmt *s)
 
 #define ASSIGN_COLS "use, thumbprint, effective_date, previous_thumbprint, assigned_at FROM assignments"
 
+int cscert_store_assignment_staged(const cscert_assignment *a, time_t now)
+{
+    char t[32];
+    struct tm tm;
+
+    if (!a->effective_date[0] || !gmtime_r(&now, &tm))
+        return 0;
+    /* Both RFC 3339 UTC ("2026-12-01T10:00:00Z", cscert_assign_parse_date):
+     * as strings they sort as the times do. */
+    strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return strcmp(a->effective_date, t) > 0;
+}
+
+const char *cscert_store_assignment_in_force(const cscert_assignment *a, time_t now)
+{
+    if (a->previous_thumbprint[0] && cscert_store_assignment_staged(a, now))
+        return a->previous_thumbprint;
+    return a->thumbprint;
+}
+
 int cscert_store_get_assignment(cscert_assignment *out, cscert_store *st, const char *use)
 {
     sqlite3_stmt *s = NULL;

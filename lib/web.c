@@ -571,10 +571,12 @@ static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256]
                  b->use);
         goto out;
     }
-    snprintf(thumb, 41, "%s", a.thumbprint);
-    if (cscert_store_get_cert(&rec, st, a.thumbprint) < 0) {
-        snprintf(sig, 512, "missing %s", a.thumbprint);
-        snprintf(why, 256, "the certificate %s assigned to %s is not in the store", a.thumbprint, b->use);
+    /* A staged roll: the previous certificate serves until the effective
+     * date; the 1 s poll sees the signature change then. */
+    snprintf(thumb, 41, "%s", cscert_store_assignment_in_force(&a, time(NULL)));
+    if (cscert_store_get_cert(&rec, st, thumb) < 0) {
+        snprintf(sig, 512, "missing %s", thumb);
+        snprintf(why, 256, "the certificate %s assigned to %s is not in the store", thumb, b->use);
         goto out;
     }
     validity = X509_cmp_current_time(X509_get0_notAfter(rec->x509)) < 0    ? 1
@@ -584,18 +586,18 @@ static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256]
         goto out;
     if (rec->key_id && cscert_store_get_key(&key, st, rec->key_id) < 0)
         cscert_error_clear(); /* reported below as a missing key */
-    snprintf(sig, 512, "%s key=%lld/%d v=%d roots=%d cas=%d", a.thumbprint, (long long)rec->key_id, key != NULL,
+    snprintf(sig, 512, "%s key=%lld/%d v=%d roots=%d cas=%d", thumb, (long long)rec->key_id, key != NULL,
              validity, sk_X509_num(roots), sk_X509_num(cas));
     if (validity == 1) {
-        snprintf(why, 256, "the certificate %s assigned to %s has expired", a.thumbprint, b->use);
+        snprintf(why, 256, "the certificate %s assigned to %s has expired", thumb, b->use);
         goto out;
     }
     if (validity == 2) {
-        snprintf(why, 256, "the certificate %s assigned to %s is not valid yet", a.thumbprint, b->use);
+        snprintf(why, 256, "the certificate %s assigned to %s is not valid yet", thumb, b->use);
         goto out;
     }
     if (!key) {
-        snprintf(why, 256, "the certificate %s assigned to %s has no private key in the store", a.thumbprint,
+        snprintf(why, 256, "the certificate %s assigned to %s has no private key in the store", thumb,
                  b->use);
         goto out;
     }
@@ -603,7 +605,7 @@ static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256]
         || SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         unsigned long e = ERR_peek_last_error();
 
-        snprintf(why, 256, "the certificate %s and its key do not load: %s", a.thumbprint,
+        snprintf(why, 256, "the certificate %s and its key do not load: %s", thumb,
                  e ? ERR_reason_error_string(e) : "out of memory");
         ERR_clear_error();
         goto out;
@@ -619,7 +621,7 @@ static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256]
     X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(vctx), X509_V_FLAG_NO_CHECK_TIME);
     if (X509_verify_cert(vctx) != 1)
         snprintf(why, 256, "the chain of %s does not reach a trusted root: %s (serving it anyway)",
-                 a.thumbprint, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
+                 thumb, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
     ERR_clear_error();
     chain = X509_STORE_CTX_get1_chain(vctx);
     for (i = 1; chain && i < sk_X509_num(chain); i++) {
@@ -630,7 +632,7 @@ static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256]
         if (SSL_CTX_add1_chain_cert(ctx, c) != 1)
             goto out;
     }
-    if (!(si = make_info(b, rec->x509, a.thumbprint)) || !SSL_CTX_set_ex_data(ctx, ex_info_idx, si))
+    if (!(si = make_info(b, rec->x509, thumb)) || !SSL_CTX_set_ex_data(ctx, ex_info_idx, si))
         goto out;
     si = NULL;
     *out = ctx;

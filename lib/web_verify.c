@@ -263,7 +263,7 @@ static int verify_one(cscert_web_result *r, cscert_store *st, const cscert_topol
             goto out;
     }
     if (cscert_store_get_assignment(&a, st, b->use) == CSCERT_OK) {
-        snprintf(r->assigned, sizeof(r->assigned), "%s", a.thumbprint);
+        snprintf(r->assigned, sizeof(r->assigned), "%s", cscert_store_assignment_in_force(&a, time(NULL)));
     } else {
         cscert_error_clear();
         snprintf(fix, sizeof(fix), "cscert request --new --type %s ..., then cscert set --type %s --thumbprint X",

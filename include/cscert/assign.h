@@ -51,7 +51,8 @@ int cscert_assign_remove(cscert_store *st, const char *types);
 /* The assignments (types NULL: all), as a JSON array of objects with
  * Use, Thumbprint, Subject, Issuer, SerialNumber, NotBefore, NotAfter
  * (RFC 3339 UTC), AlternativeNames (array, all of them), EffectiveDate,
- * PreviousThumbprint (null when none). */
+ * PreviousThumbprint (null when none), and InForce: the thumbprint that
+ * serves now (PreviousThumbprint while a roll is staged). */
 int cscert_assign_get(json_t **out, cscert_store *st, const char *types);
 
 /* ISO 8601 ("2026-12-01", "2026-12-01T10:00", "...Z", "...+02:00") to

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -137,6 +138,16 @@ typedef struct cscert_assignment {
     char previous_thumbprint[41]; /* "" when none */
     char assigned_at[32];
 } cscert_assignment;
+
+/* A roll staged with --roll and an --effective-date still ahead of now:
+ * the previous certificate stays in force until that date (spec 2.3:
+ * "On that date the new certificate becomes current and the old one
+ * becomes previous"). 1 staged, 0 not. */
+int cscert_store_assignment_staged(const cscert_assignment *a, time_t now);
+/* The thumbprint in force now: the previous one while a roll is staged
+ * (when there is one), else the assigned one. What `web serve` serves,
+ * `web verify` and `check` judge, and `remove-cert` protects. */
+const char *cscert_store_assignment_in_force(const cscert_assignment *a, time_t now);
 
 int cscert_store_set_assignment(cscert_store *st, const cscert_assignment *a);
 int cscert_store_get_assignment(cscert_assignment *out, cscert_store *st, const char *use);

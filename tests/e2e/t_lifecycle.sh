@@ -264,6 +264,25 @@ get=$("$CSCERT" get --type oauthtokenissuer)
 assert_contains "get: EffectiveDate in UTC" "EffectiveDate      : 2030-01-02T02:04:05Z" "$get"
 assert_contains "get: PreviousThumbprint" "PreviousThumbprint : $T_OA" "$get"
 expect_fail "--roll needs --effective-date" 2 "--effective-date" "$CSCERT" set --type OAuthTokenIssuer --thumbprint "$T_OA2" --roll
+# Until the effective date the previous certificate is in force: it cannot be
+# deleted, check judges it, and its expiry before the date is a gap.
+expect_fail "remove-cert refuses the certificate in force until the roll" 1 "still serves OAuthTokenIssuer" \
+    "$CSCERT" remove-cert "$T_OA"
+cj=$("$CSCERT" check --json)
+assert_eq "check: a roll gap (the one in force expires before 2030)" "roll-gap $T_OA" \
+    "$("$PY" -c 'import json,sys; print(" ".join(f["kind"]+" "+f["thumbprint"] for f in json.load(sys.stdin)["findings"] if f["kind"]=="roll-gap"))' <<<"$cj")"
+assert_contains "check: the gap names the staged certificate and the fix" "before the staged $T_OA2 takes over at 2030-01-02T02:04:05Z" \
+    "$("$CSCERT" check 2>&1)"
+soon=$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)
+check "stage it before the old one expires" "$CSCERT" set --type OAuthTokenIssuer --thumbprint "$T_OA2" \
+    --roll --effective-date "$soon"
+assert_eq "check: no roll gap then" "" \
+    "$("$CSCERT" check --json | "$PY" -c 'import json,sys; print(" ".join(f["kind"] for f in json.load(sys.stdin)["findings"] if f["kind"]=="roll-gap"))')"
+assert_contains "get: still the same previous one" "PreviousThumbprint : $T_OA" "$("$CSCERT" get --type OAuthTokenIssuer)"
+assert_contains "get: InForce names the previous one while staged" "InForce            : $T_OA (staged roll" \
+    "$("$CSCERT" get --type OAuthTokenIssuer)"
+assert_eq "get --json: InForce" "$T_OA" \
+    "$("$CSCERT" get --type OAuthTokenIssuer --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["InForce"])')"
 expect_fail "a bad effective date is named" 1 "2030-13-45" "$CSCERT" set --type OAuthTokenIssuer \
     --thumbprint "$T_OA2" --roll --effective-date 2030-13-45
 

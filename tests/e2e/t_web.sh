@@ -200,6 +200,23 @@ for i in $(seq 1 30); do [ "$(served "$P_INT" webpool01.contoso.net)" = "$T_B" ]
 assert_eq "Internal serves again once a keyed certificate is assigned" "$T_B" "$(served "$P_INT" webpool01.contoso.net)"
 check "verify: clean again" "$CSCERT" web verify
 
+# ---- a staged roll: the previous certificate serves until the effective date ----
+check "stage a on External for 2030 (--roll)" "$CSCERT" set --type WebServicesExternal --thumbprint "$T_A" \
+    --roll --effective-date 2030-01-01
+sleep 1.5 # the 1 s poll has seen the new assignment
+assert_eq "staged: External still serves b" "$T_B" "$(served "$P_EXT" webpool01.contoso.com)"
+check "staged: verify is clean (b is in force)" "$CSCERT" web verify
+eff=$(date -u -d '+6 seconds' +%Y-%m-%dT%H:%M:%SZ)
+check "stage a again, effective in 6 s" "$CSCERT" set --type WebServicesExternal --thumbprint "$T_A" --roll --effective-date "$eff"
+assert_contains "get: b stays the previous one" "PreviousThumbprint : $T_B" "$("$CSCERT" get --type WebServicesExternal)"
+assert_eq "before the date: External serves b" "$T_B" "$(served "$P_EXT" webpool01.contoso.com)"
+for i in $(seq 1 150); do [ "$(served "$P_EXT" webpool01.contoso.com)" = "$T_A" ] && break; sleep 0.1; done
+assert_eq "after the date: External serves a, no restart" "$T_A" "$(served "$P_EXT" webpool01.contoso.com)"
+check "after the date: verify is clean (a is in force)" "$CSCERT" web verify
+assert_contains "log: the reload at the effective date" "reload External: $T_B -> $T_A" "$(cat serve.log)"
+check "assign b to External again" "$CSCERT" set --type WebServicesExternal --thumbprint "$T_B"
+for i in $(seq 1 30); do [ "$(served "$P_EXT" webpool01.contoso.com)" = "$T_B" ] && break; sleep 0.1; done
+
 # ---- load: 200 concurrent TLS clients; garbage and stalled handshakes ----
 cat > load.py <<'PY'
 import socket, ssl, sys, threading, time, os

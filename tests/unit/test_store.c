@@ -430,6 +430,36 @@ static void test_concurrent_processes(void **state)
     sqlite3_close(db);
 }
 
+/* A staged roll keeps the previous certificate in force until the
+ * effective date (spec 2.3), compared as RFC 3339 UTC strings. */
+static void test_assignment_in_force(void **state)
+{
+    static const struct {
+        const char *eff, *prev, *in_force;
+        int staged;
+    } rows[] = {
+        {"", "", "NEW", 0},
+        {"", "OLD", "NEW", 0},                     /* no date: no roll */
+        {"2026-12-04T10:00:00Z", "OLD", "NEW", 0}, /* the date has passed */
+        {"2026-12-04T10:00:01Z", "OLD", "OLD", 1}, /* one second ahead */
+        {"2030-01-01T00:00:00Z", "OLD", "OLD", 1},
+        {"2030-01-01T00:00:00Z", "", "NEW", 1},    /* nothing before it */
+    };
+    const time_t now = 1796378400; /* 2026-12-04T10:00:00Z */
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        cscert_assignment a;
+
+        memset(&a, 0, sizeof(a));
+        snprintf(a.thumbprint, sizeof(a.thumbprint), "NEW");
+        snprintf(a.previous_thumbprint, sizeof(a.previous_thumbprint), "%s", rows[i].prev);
+        snprintf(a.effective_date, sizeof(a.effective_date), "%s", rows[i].eff);
+        assert_int_equal(cscert_store_assignment_staged(&a, now), rows[i].staged);
+        assert_string_equal(cscert_store_assignment_in_force(&a, now), rows[i].in_force);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +474,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transaction_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
+        cmocka_unit_test(test_assignment_in_force),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
@@ -59,8 +60,9 @@ static const char set_usage[] =
     "and several uses at once when separate certificates serve them today.\n\n"
     "  --type T[,T]              uses (any case): Default, WebServicesInternal, ...\n"
     "  --thumbprint X            the certificate (any case; spaces and ':' ignored)\n"
-    "  --roll                    stage the certificate: it takes over at --effective-date,\n"
-    "                            the current one is kept as PreviousThumbprint\n"
+    "  --roll                    stage the certificate: it takes over at --effective-date;\n"
+    "                            until then the one in force now (PreviousThumbprint)\n"
+    "                            keeps serving and cannot be removed\n"
     "  --effective-date D        ISO 8601, e.g. 2026-12-01T00:00:00Z\n"
     "  --force                   assign despite the refusals above\n\n"
     "Example:\n"
@@ -70,7 +72,8 @@ static const char get_usage[] =
     "usage: cscert get [--type T[,T]] [--json]\n\n"
     "The assigned certificates, one block a use: Use, Thumbprint, Subject, Issuer,\n"
     "SerialNumber, NotBefore, NotAfter, AlternativeNames (every one, one a line),\n"
-    "EffectiveDate, PreviousThumbprint.\n\n"
+    "EffectiveDate, PreviousThumbprint; and InForce while a staged roll keeps the\n"
+    "previous certificate serving.\n\n"
     "  --type T[,T]   only these uses\n"
     "  --json         a JSON array (dates RFC 3339 UTC)\n\n"
     "Example: cscert get --type WebServicesExternal\n";
@@ -365,6 +368,9 @@ int cmd_get(struct cli *cli, int argc, char **argv)
             print_field("AlternativeNames", NULL);
         print_field("EffectiveDate", json_object_get(e, "EffectiveDate"));
         print_field("PreviousThumbprint", json_object_get(e, "PreviousThumbprint"));
+        if (strcmp(json_string_value(json_object_get(e, "InForce")), json_string_value(json_object_get(e, "Thumbprint"))))
+            printf("%-19s: %s (staged roll: PreviousThumbprint serves until EffectiveDate)\n", "InForce",
+                   json_string_value(json_object_get(e, "InForce")));
     }
     json_decref(arr);
     return CSCERT_OK;
@@ -403,13 +409,16 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 /* ---- store list, show, remove-cert ---- */
 
 /* "Default, WebServicesInternal" for a thumbprint, from the assignments. */
+/* The uses thumb serves: assigned, or in force until a staged roll's
+ * effective date. */
 static void uses_of(char *buf, size_t n, const cscert_assignment *a, size_t na, const char *thumb)
 {
     size_t i, off = 0;
+    time_t now = time(NULL);
 
     buf[0] = '\0';
     for (i = 0; i < na && off < n; i++)
-        if (!strcmp(a[i].thumbprint, thumb)) {
+        if (!strcmp(a[i].thumbprint, thumb) || !strcmp(cscert_store_assignment_in_force(&a[i], now), thumb)) {
             int w = snprintf(buf + off, n - off, "%s%s", off ? "," : "", a[i].use);
 
             if (w < 0)
@@ -629,8 +638,10 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
         goto out;
     uses_of(uses, sizeof(uses), a, na, thumb);
     if (*uses) {
-        rc = cscert_error_setf(CSCERT_EPOLICY, thumb, "assign another certificate first, or 'cscert remove --type ...'",
-                               "still assigned to %s", uses);
+        rc = cscert_error_setf(CSCERT_EPOLICY, thumb,
+                               "assign another certificate first, or 'cscert remove --type ...'; a certificate "
+                               "that a staged roll replaces can go once the roll's effective date has passed",
+                               "still serves %s (assigned, or in force until a staged roll takes over)", uses);
         goto out;
     }
     /* The key goes with the certificate unless something else needs it. */
