@@ -3,7 +3,8 @@
 #
 # Sources are listed per component in mk/*.mk (LIB_SRCS, CSCERT_SRCS,
 # CSCA_SRCS, UNIT_TESTS), so a component joins the build when it compiles.
-# BUILD picks the output tree; SAN=1 builds with ASan+UBSan.
+# BUILD picks the output tree; SAN=1 builds with ASan+UBSan; EXTRA_CFLAGS
+# adds compiler flags (scripts/fuzz.sh: clang's -fsanitize=fuzzer-no-link).
 # -Wno-format-truncation: messages are cut to their buffers on purpose.
 
 BUILD ?= build
@@ -14,11 +15,12 @@ LIB_SRCS    :=
 CSCERT_SRCS :=
 CSCA_SRCS   :=
 UNIT_TESTS  :=
+FUZZ_TARGETS :=
 include $(sort $(wildcard mk/*.mk))
 
 PKGS     = openssl sqlite3 libcurl libevent libevent_openssl libevent_pthreads jansson
 CPPFLAGS = -Iinclude -D_GNU_SOURCE
-CFLAGS   = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -O2 -g -fPIC $(shell pkg-config --cflags $(PKGS))
+CFLAGS   = -std=c11 -Wall -Wextra -Werror -Wno-format-truncation -O2 -g -fPIC $(shell pkg-config --cflags $(PKGS)) $(EXTRA_CFLAGS)
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifeq ($(SAN),1)
 CFLAGS  += -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -32,10 +34,11 @@ STATIC      = $(BUILD)/lib/libcscert.a
 SHARED      = $(BUILD)/lib/libcscert.so
 BINS        = $(BUILD)/bin/cscert $(if $(CSCA_SRCS),$(BUILD)/bin/csca)
 TESTS       = $(UNIT_TESTS:%=$(BUILD)/tests/test_%)
+FUZZ_REPLAYS = $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)
 
-.PHONY: all deps build check demo bench clean
+.PHONY: all deps build check demo bench fuzz clean
 all: build
-build: $(STATIC) $(SHARED) $(BINS) $(TESTS)
+build: $(STATIC) $(SHARED) $(BINS) $(TESTS) $(FUZZ_REPLAYS)
 
 $(BUILD)/obj/%.o: %.c $(wildcard include/cscert/*.h) $(wildcard lib/*.h) $(wildcard tools/*/*.h)
 	@mkdir -p $(dir $@)
@@ -61,6 +64,10 @@ $(BUILD)/tests/test_%: $(BUILD)/obj/tests/unit/test_%.o $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(BUILD)/tests/fuzz_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 deps:
 	@scripts/deps.sh
 
@@ -77,6 +84,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory BUILD=build build
 	@for b in bench/*; do [ -x "$$b" ] && "$$b" build; done
+
+# libFuzzer over every fuzz target, FUZZ_SECONDS each (default 60); new
+# crashing inputs are kept in build/fuzz/crashes/NAME/. Not part of check.
+fuzz:
+	@scripts/fuzz.sh
 
 clean:
 	rm -rf build build-*

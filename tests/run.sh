@@ -1,5 +1,6 @@
 #!/bin/bash
-# Run every unit test (cmocka, TAP output) and every end-to-end script
+# Run every unit test (cmocka, TAP output), every fuzz target over its
+# committed corpus (tests/fuzz/replay.c, TAP) and every end-to-end script
 # against each build tree given (e.g. build build/asan), count the TAP
 # "ok"/"not ok" lines, and close with one line: "N passed, N failed".
 # A program that exits non-zero (a crash, a sanitizer report) counts as a
@@ -41,6 +42,12 @@ for b in "$@"; do
         [ -x "$t" ] || continue
         case "$t" in *"$ONLY"*) ;; *) continue ;; esac
         run_one "$t" "$t"
+    done
+    # The fuzz targets over their committed corpus (tests/fuzz/).
+    for t in "$b"/tests/fuzz_*; do
+        [ -x "$t" ] || continue
+        case "$t" in *"$ONLY"*) ;; *) continue ;; esac
+        run_one "$t" "$t" "tests/fuzz/corpus/${t##*/fuzz_}"
     done
     for t in tests/e2e/t_*.sh; do
         [ -f "$t" ] || continue
