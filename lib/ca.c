@@ -134,7 +134,7 @@ int ca__serial_hex(char *out, size_t n, const ASN1_INTEGER *serial)
 }
 
 /* "aa:bb CC" -> "AABBCC"; EINVAL for anything but hex digits. */
-static int serial_normalize(char out[41], const char *in)
+int cscert_ca_serial_normalize(char out[41], const char *in)
 {
     size_t n = 0;
 
@@ -1834,20 +1834,25 @@ static const char *const reasons[] = {
     "unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
     "cessationOfOperation", "certificateHold"};
 
+int cscert_ca_revoke_reason(const char *reason)
+{
+    for (int i = 0; i < (int)(sizeof(reasons) / sizeof(reasons[0])); i++)
+        if (reason && strcasecmp(reason, reasons[i]) == 0)
+            return i;
+    return cscert_error_setf(CSCERT_EINVAL, "--reason", "use unspecified, keyCompromise, "
+                             "cACompromise, affiliationChanged, superseded, "
+                             "cessationOfOperation or certificateHold",
+                             "unknown reason '%s'", reason ? reason : "");
+}
+
 int cscert_ca_revoke(cscert_ca *ca, const char *serial, const char *reason, const char *actor)
 {
     char hex[41];
-    int code = -1, rc;
+    int code, rc;
 
-    for (int i = 0; i < (int)(sizeof(reasons) / sizeof(reasons[0])); i++)
-        if (reason && strcasecmp(reason, reasons[i]) == 0)
-            code = i;
-    if (code < 0)
-        return cscert_error_setf(CSCERT_EINVAL, "--reason", "use unspecified, keyCompromise, "
-                                 "cACompromise, affiliationChanged, superseded, "
-                                 "cessationOfOperation or certificateHold",
-                                 "unknown reason '%s'", reason ? reason : "");
-    if ((rc = serial_normalize(hex, serial)) < 0)
+    if ((code = cscert_ca_revoke_reason(reason)) < 0)
+        return code;
+    if ((rc = cscert_ca_serial_normalize(hex, serial)) < 0)
         return rc;
     rc = ca_db_cert_revoke(ca->db, hex, code);
     if (rc == CSCERT_ENOTFOUND)

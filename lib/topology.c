@@ -236,7 +236,7 @@ static int check_keys(struct ctx *c, json_t *obj, const char *path, const char *
         if (best && (bd <= 2 || (bd == 3 && strlen(best) >= 8)) && bd < strlen(best))
             snprintf(fix, sizeof(fix), "did you mean '%s'?", best);
         else
-            snprintf(fix, sizeof(fix), "remove it; see DESIGN.md for the document's keys");
+            snprintf(fix, sizeof(fix), "remove it; see cscert(1), TOPOLOGY DOCUMENT, for the document's keys");
         {
             char why[160];
 

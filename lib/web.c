@@ -260,7 +260,7 @@ int cscert_web_binding_set(cscert_store *st, const char *site, const char *addre
             char uses[256];
 
             cscert_uses_format(uses, sizeof(uses), allowed);
-            rc = cscert_error_setf(CSCERT_EPOLICY, cscert_use_name(mask), "use one of: see below",
+            rc = cscert_error_setf(CSCERT_EPOLICY, cscert_use_name(mask), "bind one of the uses listed",
                                    "a %s server has no such use (R18); its uses: %s", cscert_role_name(role),
                                    uses);
             goto out;

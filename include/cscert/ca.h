@@ -286,6 +286,11 @@ int cscert_ca_request_list(json_t **out, cscert_ca *ca, int pending_only);
  * case). serial: hex, any case, ':' and spaces ignored. ENOTFOUND for a
  * serial this CA never issued; EEXISTS when already revoked. Audited. */
 int cscert_ca_revoke(cscert_ca *ca, const char *serial, const char *reason, const char *actor);
+/* The reason's CRL code (0..), or EINVAL naming it and the known ones. */
+int cscert_ca_revoke_reason(const char *reason);
+/* A serial as the CA records it: upper-case hex, ':' and spaces dropped,
+ * no leading zeros. EINVAL naming the input otherwise. */
+int cscert_ca_serial_normalize(char out[41], const char *in);
 /* A CRL (v2, CRL number, AKI, nextUpdate = now + CSCERT_CA_CRL_DAYS),
  * signed by the CA, as PEM. *out is the caller's (free()). Audited with actor. */
 int cscert_ca_crl_pem(char **out, cscert_ca *ca, const char *actor);

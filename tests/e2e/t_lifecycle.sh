@@ -152,6 +152,10 @@ assert_contains "show: SHA-256 as openssl computes it" "$(sha256 fe01.cer)" "$sh
 assert_contains "show: the chain is trusted" "trusted (3 certificates" "$show"
 assert_contains "show: CRL distribution point" "http://pki.contoso.com/ica.crl" "$show"
 assert_contains "show: EKU" "serverAuth" "$show"
+assert_eq "show: BasicConstraints of a leaf (no path length: nothing after it)" "BasicConstraints        : CA=false" \
+    "$(grep '^BasicConstraints' <<<"$show")"
+assert_eq "show: BasicConstraints of the root" "BasicConstraints        : CA=true" \
+    "$("$CSCERT" show "$T_ROOT" | grep '^BasicConstraints')"
 check "show --pem is the certificate" sh -c "'$CSCERT' show '$T_FE' --pem | openssl x509 -noout -fingerprint -sha1 | grep -q \$(echo '$T_FE' | sed 's/../&:/g; s/:\$//')"
 
 # ---- a certificate lacking a SAN ----

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/pem.h>
@@ -20,7 +21,8 @@ enum { O_HELP = 'h', O_NAME = 256, O_KEY_TYPE, O_VALIDITY, O_KPF, O_SUBREQ, O_JS
        O_FORMAT, O_REASON, O_URL, O_LAST };
 
 static const char init_help[] =
-    "usage: csca init --name \"FQDN\\Instance\" [--key-type rsa:4096|rsa:2048|ec:P-256|ec:P-384]\n"
+    "usage: csca init --name \"FQDN\\Instance\"\n"
+    "                 [--key-type rsa:4096|rsa:3072|rsa:2048|ec:P-256|ec:P-384|ec:P-521]\n"
     "                 [--validity 10y|3650d|DAYS] [--key-password-file F]\n"
     "                 [--subordinate-request FILE]\n\n"
     "Create the CA in the home: its key (ca.key, 0600; encrypted with the password in\n"
@@ -327,6 +329,7 @@ int cmd_revoke(const csca_global *g, int argc, char **argv)
                                           { NULL, 0, NULL, 0 } };
     const char *reason = NULL;
     cscert_ca *ca = NULL;
+    char hex[41];
     int c, rc;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -338,9 +341,11 @@ int cmd_revoke(const csca_global *g, int argc, char **argv)
     }
     if (argc - optind != 1 || !reason)
         return csca_usage("revoke", "give SERIAL and --reason R");
-    if ((rc = csca_open(&ca, g)) == CSCERT_OK
-        && (rc = cscert_ca_revoke(ca, argv[optind], reason, g->actor)) == CSCERT_OK)
-        printf("Revoked %s (%s). Publish the CRL: csca crl --out FILE\n", argv[optind], reason);
+    /* Values of the wrong kind are usage errors, before the CA is opened. */
+    if ((rc = cscert_ca_revoke_reason(reason)) < 0 || (rc = cscert_ca_serial_normalize(hex, argv[optind])) < 0)
+        return csca_bad_value(rc, "revoke");
+    if ((rc = csca_open(&ca, g)) == CSCERT_OK && (rc = cscert_ca_revoke(ca, hex, reason, g->actor)) == CSCERT_OK)
+        printf("Revoked %s (%s). Publish the CRL: csca crl --out FILE\n", hex, reason);
     cscert_ca_free(ca);
     return rc;
 }
@@ -406,9 +411,13 @@ int cmd_issued(const csca_global *g, int argc, char **argv)
     cscert_ca *ca = NULL;
     json_t *a = NULL, *e;
     size_t i;
-    char sans[512];
+    char sans[512], now[32];
+    time_t t = time(NULL);
+    struct tm tm;
     int c, rc, json = 0;
 
+    /* RFC 3339 UTC, as not_after is: the strings compare as the times. */
+    strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == O_HELP) { fputs(issued_help, stdout); return 0; }
         if (c == O_JSON) json = 1;
@@ -429,7 +438,8 @@ int cmd_issued(const csca_global *g, int argc, char **argv)
     json_array_foreach(a, i, e) {
         csca_join(sans, sizeof(sans), json_object_get(e, "sans"));
         printf("%-32s  %-20s  %-8s  %s  [%s]\n", csca_jstr(e, "serial"), csca_jstr(e, "not_after"),
-               json_is_true(json_object_get(e, "revoked")) ? "revoked" : "valid", csca_jstr(e, "subject"),
+               json_is_true(json_object_get(e, "revoked")) ? "revoked"
+               : strcmp(csca_jstr(e, "not_after"), now) < 0 ? "expired" : "valid", csca_jstr(e, "subject"),
                sans);
     }
 out:

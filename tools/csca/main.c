@@ -53,7 +53,8 @@ static void usage(FILE *f)
 {
     const struct cmd *c;
 
-    fprintf(f, "usage: csca [--home DIR] [--key-password-file F] COMMAND [ARGS] [--help]\n\n"
+    fprintf(f, "usage: csca [--home DIR] [--key-password-file F] COMMAND [ARGS] [--help]\n"
+               "       csca --version\n\n"
                "The internal enterprise certification authority \"FQDN\\Instance\": its key and\n"
                "certificate, templates, accounts and Enroll grants, the request queue,\n"
                "revocation and the CRL.\n\n"

@@ -70,6 +70,7 @@ static const char request_usage[] =
     "  --client-eku               add Client Authentication (R16)\n"
     "  --organization S --ou S --city S --state S --country CC\n"
     "  --computer-fqdn F          request for another server of the topology (key exportable)\n"
+    "  --verbose                  print the names computed, on stderr\n"
     "  --json                     (list) JSON output\n\n"
     "Examples:\n"
     "  cscert request --new --type Default,WebServicesInternal,WebServicesExternal \\\n"

@@ -580,10 +580,12 @@ int cmd_show(struct cli *cli, int argc, char **argv)
     printf("%-24s: %s\n", "SignatureAlgorithm", json_string_value(json_object_get(o, "signature_algorithm")));
     print_list("EnhancedKeyUsage", json_object_get(o, "eku"));
     print_list("KeyUsage", json_object_get(o, "key_usage"));
-    if (json_is_object(bc))
-        printf("%-24s: CA=%s%s%lld\n", "BasicConstraints", json_is_true(json_object_get(bc, "ca")) ? "true" : "false",
-               json_object_get(bc, "path_length") ? ", PathLength=" : "",
-               json_object_get(bc, "path_length") ? (long long)json_integer_value(json_object_get(bc, "path_length")) : 0LL);
+    if (json_is_object(bc) && json_is_integer(json_object_get(bc, "path_length")))
+        printf("%-24s: CA=%s, PathLength=%lld\n", "BasicConstraints",
+               json_is_true(json_object_get(bc, "ca")) ? "true" : "false",
+               (long long)json_integer_value(json_object_get(bc, "path_length")));
+    else if (json_is_object(bc))
+        printf("%-24s: CA=%s\n", "BasicConstraints", json_is_true(json_object_get(bc, "ca")) ? "true" : "false");
     else
         printf("%-24s: \n", "BasicConstraints");
     print_list("CRLDistributionPoints", json_object_get(o, "crl_distribution_points"));

@@ -42,7 +42,8 @@ static void usage(FILE *f)
 {
     const struct cmd *c;
 
-    fprintf(f, "usage: cscert [--home DIR] COMMAND [ARGS] [--help]\n\n"
+    fprintf(f, "usage: cscert [--home DIR] COMMAND [ARGS] [--help]\n"
+               "       cscert --version\n\n"
                "Certificates of a Lync-style unified-communications server: the names each\n"
                "use needs, keys and requests, the store, assignment and checks.\n\n"
                "Commands:\n");
