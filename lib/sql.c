@@ -35,8 +35,18 @@ int cscert__sql_open(sqlite3 **out, const char *path, int create)
 
 int cscert__sql_error(sqlite3 *db, const char *name, const char *doing)
 {
-    return cscert_error_setf(CSCERT_EIO, name ? name : "database",
-                             "check the home's permissions and free space", "%s: %s", doing,
+    int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_ERROR;
+    const char *fix = "check the home's permissions and free space";
+
+    /* Not a permission problem: the file itself is damaged or foreign. */
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+        fix = "the file is damaged or is not this tool's database: move it aside and restore "
+              "the home from a backup (nothing was changed)";
+    else if (code == SQLITE_READONLY)
+        fix = "the database is read-only: check its owner and mode (0600) and the home's (0700)";
+    else if (code == SQLITE_FULL)
+        fix = "the disk is full: free space, then run the command again (nothing was changed)";
+    return cscert_error_setf(CSCERT_EIO, name ? name : "database", fix, "%s: %s", doing,
                              db ? sqlite3_errmsg(db) : "no database");
 }
 

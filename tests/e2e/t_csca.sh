@@ -339,4 +339,10 @@ check "the global --key-password-file opens it" "$CSCA" --home "$HP" --key-passw
 check "CSCA_KEY_PASSWORD_FILE opens it" env CSCA_KEY_PASSWORD_FILE=kpw "$CSCA" --home "$HP" show
 assert_eq "the password is nowhere in the home" "0" "$(grep -rc ca-key-pass "$HP" | awk -F: '{s+=$2} END {print s}')"
 
+# A damaged csca.db is named as such, and left as it was.
+HD="$PWD/damaged-ca"; mkdir -m 700 "$HD"; head -c 4096 /dev/urandom > "$HD/csca.db"; cp "$HD/csca.db" damaged.copy
+expect_fail "a damaged csca.db: named, with the fix" 1 "is not this tool's database: move it aside" \
+    "$CSCA" --home "$HD" request list
+check "the damaged file is left byte-for-byte as it was" cmp "$HD/csca.db" damaged.copy
+
 done_testing

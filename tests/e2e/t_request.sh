@@ -112,4 +112,11 @@ log=$("$CSCERT" log --json)
 assert_contains "audit has the cancel" '"request cancel"' "$log"
 assert_contains "audit has the publish" 'topology' "$log"
 check "--help works" "$CSCERT" request --help
+
+# A damaged store is named as such, and left as it was.
+DH="$T/damaged"; mkdir -m 700 "$DH"; head -c 4096 /dev/urandom > "$DH/cscert.db"; chmod 600 "$DH/cscert.db"
+cp "$DH/cscert.db" "$T/damaged.copy"
+expect_fail "a damaged cscert.db: named, with the fix" 1 "is not this tool's database: move it aside" \
+    "$CSCERT" --home "$DH" store list
+check "the damaged file is left byte-for-byte as it was" cmp "$DH/cscert.db" "$T/damaged.copy"
 done_testing
