@@ -58,6 +58,7 @@
 #include "cscert/ca_serve.h"
 #include "cscert/csr.h"
 #include "cscert/key.h"
+#include "cscert/topology.h"
 #include "cscert/store.h"
 #include "cscert/x509.h"
 #include "daemon.h"
@@ -1411,9 +1412,14 @@ static int check_opts(const cscert_ca_serve_opts *o)
     if (o->n_tls_names > CSCERT_EST_TLS_NAMES_MAX)
         return cscert_error_setf(CSCERT_EINVAL, "--tls-name", "name the CA by fewer names",
                                  "%zu names, at most %d", o->n_tls_names, CSCERT_EST_TLS_NAMES_MAX);
-    for (i = 0; i < o->n_tls_names; i++)
-        if (!o->tls_names[i] || !*o->tls_names[i])
-            return cscert_error_set(CSCERT_EINVAL, "--tls-name", "an empty name", "give an FQDN");
+    for (i = 0; i < o->n_tls_names; i++) {
+        char fqdn[254];
+        int rc;
+
+        /* The names go into the CA's own TLS certificate: DNS names only. */
+        if ((rc = cscert_fqdn_check(fqdn, o->tls_names[i], 0, "--tls-name")) < 0)
+            return rc;
+    }
     return CSCERT_OK;
 }
 

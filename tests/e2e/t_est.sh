@@ -43,11 +43,19 @@ check "grant Enroll on Contoso" csca template grant Contoso --group "$ADMINS" --
 
 # ---- serve ----
 PORT=$(free_port)
-bg "$CSCA" --home "$H" serve --listen 127.0.0.1:"$PORT" --workers 2 --foreground 2> serve.log
+before=$(dump)
+expect_fail "--tls-name that is not a host name: usage error" 2 "'est,IP:10.1.2.3' is not a valid host name" \
+    "$CSCA" --home "$H" serve --listen 127.0.0.1:"$PORT" --tls-name "est,IP:10.1.2.3" --foreground
+assert_eq "... nothing issued for it" "$before" "$(dump)"
+bg "$CSCA" --home "$H" serve --listen 127.0.0.1:"$PORT" --workers 2 --tls-name est.contoso.net --foreground 2> serve.log
 SERVE=$LAST_PID
 if wait_port "$PORT"; then ok "csca serve listens on 127.0.0.1:$PORT"; else nok "csca serve listens" "$(cat serve.log)"; done_testing; fi
 check "csca serve says it is ready" wait_log serve.log "ready: CA"
 assert_eq "HOME/serve.pid names the server" "$SERVE" "$(cat "$H/serve.pid" 2>/dev/null)"
+assert_eq "its TLS certificate names the CA host and --tls-name, as DNS names only" \
+    "DNS:$HOST, DNS:est.contoso.net" \
+    "$(openssl s_client -connect 127.0.0.1:"$PORT" -servername est.contoso.net </dev/null 2>/dev/null \
+       | openssl x509 -noout -ext subjectAltName | tail -n 1 | sed 's/^ *//')"
 URL="https://$HOST:$PORT/.well-known/est"
 C=(curl -sS --max-time 20 --cacert root.pem --resolve "$HOST:$PORT:127.0.0.1")
 # est PATH OUT [curl args...]: prints the HTTP status; headers in OUT.h, body in OUT
@@ -74,7 +82,7 @@ pem_nth 1 <<<"$served" > tls1.pem
 tls_san=$("$PY" -c 'import sys; from cryptography import x509
 c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
 print(" ".join(c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)))' tls1.pem 2>&1)
-assert_eq "TLS certificate issued by the CA for its host" "$HOST" "$tls_san"
+assert_eq "TLS certificate issued by the CA for its host and --tls-name" "$HOST est.contoso.net" "$tls_san"
 check "TLS certificate verifies (x509_strict) to the root" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem tls1.pem
 tls_sn=$(sed -n 's/.*tls certificate \([0-9A-F]*\) for.*/\1/p' serve.log | head -1)
 assert_eq "the log names the TLS certificate's serial" "$(openssl x509 -in tls1.pem -noout -serial | sed 's/serial=//')" "$tls_sn"

@@ -7,6 +7,7 @@
 
 #include "csca_cli.h"
 #include "cscert/ca_serve.h"
+#include "cscert/topology.h"
 
 static const char serve_usage[] =
     "usage: csca serve --listen ADDR:PORT [--workers N] [--tls-name FQDN]... [--timeout SECONDS]\n"
@@ -77,11 +78,16 @@ int cmd_serve(const csca_global *g, int argc, char **argv)
             if ((rc = number(&o.workers, optarg, "--workers", 1, CSCERT_EST_WORKERS_MAX)))
                 return rc;
             break;
-        case O_TLS_NAME:
+        case O_TLS_NAME: {
+            char fqdn[254];
+
             if (o.n_tls_names >= CSCERT_EST_TLS_NAMES_MAX)
                 return csca_usage("serve", "at most %d --tls-name", CSCERT_EST_TLS_NAMES_MAX);
+            if ((rc = cscert_fqdn_check(fqdn, optarg, 0, "--tls-name")) < 0)
+                return csca_bad_value(rc, "serve");
             names[o.n_tls_names++] = optarg;
             break;
+        }
         case O_TIMEOUT:
             if ((rc = number(&o.timeout_s, optarg, "--timeout", 1, 3600)))
                 return rc;
