@@ -790,6 +790,56 @@ X509 *cscert_ca_cert(const cscert_ca *ca) { return ca->sh->cert; }
 EVP_PKEY *cscert_ca_key(const cscert_ca *ca) { return ca->sh->key; }
 STACK_OF(X509) *cscert_ca_chain(const cscert_ca *ca) { return ca->sh->chain; }
 
+/* Does mine chain, through the other certificates of the file, to a
+ * self-signed root among them? Validity dates are checked too. */
+static int chain_to_root(X509 *mine, STACK_OF(X509) *certs, const char *path)
+{
+    X509_STORE *trusted = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *others = sk_X509_new_null();
+    int rc = CSCERT_OK, roots = 0, err;
+
+    if (!trusted || !ctx || !others) {
+        rc = cscert__oom();
+        goto out;
+    }
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *x = sk_X509_value(certs, i);
+
+        if (x == mine)
+            continue;
+        if (X509_check_issued(x, x) == X509_V_OK) {
+            X509_STORE_add_cert(trusted, x);
+            roots++;
+        } else {
+            sk_X509_push(others, x);
+        }
+    }
+    if (!roots) {
+        rc = cscert_error_set(CSCERT_EINVAL, path, "it holds no root CA certificate (the chain stops "
+                              "below the root)", "give the certificate with the parent's chain up to the "
+                              "root: the parent's .p7b, or a PEM bundle");
+        goto out;
+    }
+    if (!X509_STORE_CTX_init(ctx, trusted, mine, others)) {
+        rc = cscert__crypto_error(path, "checking the chain");
+        goto out;
+    }
+    if (X509_verify_cert(ctx) != 1) {
+        err = X509_STORE_CTX_get_error(ctx);
+        rc = cscert_error_setf(CSCERT_EINVAL, path, "give the certificate with the parent's chain up to "
+                               "the root: the parent's .p7b, or a PEM bundle",
+                               "the CA certificate does not chain to the root in the file: %s",
+                               X509_verify_cert_error_string(err));
+    }
+out:
+    ERR_clear_error();
+    sk_X509_free(others);
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(trusted);
+    return rc;
+}
+
 int cscert_ca_install_cert(const char *home, const char *path, const char *key_password,
                            const char *actor)
 {
@@ -840,6 +890,10 @@ int cscert_ca_install_cert(const char *home, const char *path, const char *key_p
                               "have the parent issue it from a subordinate-CA template");
         goto out;
     }
+    /* /cacerts serves the whole chain and clients trust the root by its
+     * fingerprint: the file must carry the chain up to a self-signed root. */
+    if ((rc = chain_to_root(mine, b->certs, path)) < 0)
+        goto out;
     if ((rc = write_bio_atomic(home, "chain.pem", chain)) < 0
         || (rc = write_bio_atomic(home, "ca.pem", leaf)) < 0)
         goto out;

@@ -316,6 +316,15 @@ printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSi
 openssl x509 -req -in sub.csr -CA parent.pem -CAkey parent.key -CAcreateserial -days 1825 -extfile sub.ext -out sub.pem 2>/dev/null
 cat sub.pem parent.pem > subchain.pem
 expect_fail "install-cert refuses a certificate for another key" 1 "parent.pem" "$CSCA" --home "$HS" install-cert parent.pem
+before=$(ls -l --time-style=+ "$HS"; sqlite3 "$HS/csca.db" .dump)
+expect_fail "install-cert refuses the certificate alone (no root: /cacerts could not serve the chain)" 1 \
+    "sub.pem: it holds no root CA certificate" "$CSCA" --home "$HS" install-cert sub.pem
+openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -subj "/CN=Other Root" -days 3650 \
+    -addext basicConstraints=critical,CA:TRUE -out other.pem 2>/dev/null
+cat sub.pem other.pem > wrongroot.pem
+expect_fail "install-cert refuses a root that did not issue it" 1 "does not chain to the root in the file" \
+    "$CSCA" --home "$HS" install-cert wrongroot.pem
+assert_eq "both refusals left the subordinate's home as it was" "$before" "$(ls -l --time-style=+ "$HS"; sqlite3 "$HS/csca.db" .dump)"
 check "install-cert with the chain" "$CSCA" --home "$HS" install-cert subchain.pem
 id=$("$CSCA" --home "$HS" submit ossl.csr --template WebServer | sed -n 's/^Request ID: //p')
 check "subordinate: retrieve" "$CSCA" --home "$HS" retrieve "$id" --out sub.p7b

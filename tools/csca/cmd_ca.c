@@ -96,8 +96,9 @@ out:
 
 static const char install_help[] =
     "usage: csca install-cert FILE\n\n"
-    "Complete a subordinate CA: FILE is the CA certificate its parent issued (PEM, DER\n"
-    "or PKCS#7, optionally with the chain up to the root).\n";
+    "Complete a subordinate CA: FILE is the CA certificate its parent issued with the\n"
+    "parent's chain up to its self-signed root (PEM bundle or PKCS#7): /cacerts\n"
+    "serves that chain. A file without the root is refused.\n";
 
 int cmd_install_cert(const csca_global *g, int argc, char **argv)
 {
