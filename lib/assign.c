@@ -376,6 +376,59 @@ out:
     return rc;
 }
 
+int cscert_assign_remove_previous(cscert_store *st, const char *types)
+{
+    char **uses = NULL, obj[300];
+    cscert_assignment *cur = NULL;
+    size_t nu = 0, i;
+    time_t now = time(NULL);
+    int rc, in_tx = 0;
+
+    snprintf(obj, sizeof(obj), "%s (previous)", types ? types : "");
+    if ((rc = cscert_assign_parse_uses(&uses, &nu, types)) < 0)
+        return rc;
+    if (!(cur = calloc(nu, sizeof(*cur)))) {
+        rc = cscert__oom();
+        goto out;
+    }
+    for (i = 0; i < nu; i++) {
+        if (cscert_store_get_assignment(&cur[i], st, uses[i]) < 0) {
+            rc = cscert_error_set(CSCERT_ENOTFOUND, uses[i], "no certificate is assigned to this use",
+                                  "see 'cscert get'");
+            goto out;
+        }
+        if (!cur[i].previous_thumbprint[0]) {
+            rc = cscert_error_set(CSCERT_ENOTFOUND, uses[i], "it has no previous certificate",
+                                  "see 'cscert get'");
+            goto out;
+        }
+        if (cscert_store_assignment_staged(&cur[i], now)) {
+            rc = cscert_error_setf(CSCERT_EPOLICY, uses[i], "run it again after that date",
+                                   "the previous certificate %s is in force until %s (a staged roll)",
+                                   cur[i].previous_thumbprint, cur[i].effective_date);
+            goto out;
+        }
+    }
+    if ((rc = cscert_store_begin(st)) < 0)
+        goto out;
+    in_tx = 1;
+    for (i = 0; i < nu; i++) {
+        cur[i].previous_thumbprint[0] = '\0';
+        if ((rc = cscert_store_set_assignment(st, &cur[i])) < 0)
+            goto out;
+    }
+    if ((rc = cscert_store_commit(st)) < 0)
+        goto out;
+    in_tx = 0;
+out:
+    if (in_tx)
+        cscert_store_rollback(st);
+    cscert_store_audit(st, "remove", obj, rc < 0 ? "refused" : "ok", rc < 0 ? cscert_error_last() : NULL);
+    free(cur);
+    cscert_assign_uses_free(uses);
+    return rc;
+}
+
 static json_t *str_or_null(const char *s)
 {
     return s && *s ? json_string(s) : json_null();

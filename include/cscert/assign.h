@@ -48,6 +48,13 @@ int cscert_assign_set(cscert_store *st, const cscert_assign_opts *o);
  * (nothing is removed then). One transaction. */
 int cscert_assign_remove(cscert_store *st, const char *types);
 
+/* Remove-CsCertificate -Previous: forget each use's previous certificate
+ * once its roll has taken effect (the certificate stays in the store; the
+ * assignment keeps serving). EPOLICY naming the date while a roll is still
+ * staged (the previous one is in force); ENOTFOUND naming a use without a
+ * certificate or without a previous one. One transaction, audited. */
+int cscert_assign_remove_previous(cscert_store *st, const char *types);
+
 /* The assignments (types NULL: all), as a JSON array of objects with
  * Use, Thumbprint, Subject, Issuer, SerialNumber, NotBefore, NotAfter
  * (RFC 3339 UTC), AlternativeNames (array, all of them), EffectiveDate,

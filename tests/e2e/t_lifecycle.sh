@@ -287,6 +287,19 @@ assert_contains "get: InForce names the previous one while staged" "InForce     
     "$("$CSCERT" get --type OAuthTokenIssuer)"
 assert_eq "get --json: InForce" "$T_OA" \
     "$("$CSCERT" get --type OAuthTokenIssuer --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["InForce"])')"
+before=$(store_state "$H1")
+expect_fail "remove --previous while the roll is staged: refused, naming the date" 1 "is in force until $soon" \
+    "$CSCERT" remove --type OAuthTokenIssuer --previous
+unchanged "remove --previous refused" "$before"
+# The roll takes effect (a date already past): the previous one may go.
+check "stage with a date already past: in force at once" "$CSCERT" set --type OAuthTokenIssuer \
+    --thumbprint "$T_OA2" --roll --effective-date 2020-01-01
+assert_eq "get --json: the new one in force, the old one previous" "$T_OA2 $T_OA" \
+    "$("$CSCERT" get --type OAuthTokenIssuer --json | "$PY" -c 'import json,sys; e=json.load(sys.stdin)[0]; print(e["InForce"], e["PreviousThumbprint"])')"
+check "remove --previous after the date (Remove-CsCertificate -Previous)" "$CSCERT" remove --type OAuthTokenIssuer --previous
+assert_eq "get --json: no previous, the assignment kept" "$T_OA2 None" \
+    "$("$CSCERT" get --type OAuthTokenIssuer --json | "$PY" -c 'import json,sys; e=json.load(sys.stdin)[0]; print(e["Thumbprint"], e["PreviousThumbprint"])')"
+expect_fail "remove --previous with none left" 1 "no previous certificate" "$CSCERT" remove --type OAuthTokenIssuer --previous
 expect_fail "a bad effective date is named" 1 "2030-13-45" "$CSCERT" set --type OAuthTokenIssuer \
     --thumbprint "$T_OA2" --roll --effective-date 2030-13-45
 

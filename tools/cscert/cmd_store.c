@@ -79,9 +79,11 @@ static const char get_usage[] =
     "Example: cscert get --type WebServicesExternal\n";
 
 static const char remove_usage[] =
-    "usage: cscert remove --type T[,T]\n\n"
-    "Unassign the uses (the certificates stay in the store).\n\n"
-    "Example: cscert remove --type OAuthTokenIssuer\n";
+    "usage: cscert remove --type T[,T] [--previous]\n\n"
+    "Unassign the uses (the certificates stay in the store). With --previous, as\n"
+    "Remove-CsCertificate -Previous: forget only the previous certificate of a roll\n"
+    "that has taken effect (refused while the roll is staged: it is still in force).\n\n"
+    "Example: cscert remove --type OAuthTokenIssuer --previous\n";
 
 static const char store_usage[] =
     "usage: cscert store list [--store My|Root|CA] [--json]\n\n"
@@ -118,7 +120,7 @@ static const char check_usage[] =
 
 enum { O_HELP = 256, O_JSON, O_PASSWORD_FILE, O_EXPORTABLE, O_STORE, O_FRIENDLY, O_THUMB,
        O_PATH, O_FORMAT, O_CHAIN, O_NO_CHAIN, O_TYPE, O_ROLL, O_EFFECTIVE, O_FORCE, O_PEM,
-       O_WARN_DAYS };
+       O_WARN_DAYS, O_PREVIOUS };
 
 /* The store, or the library's error code. */
 #define STORE_OR_FAIL(st, cli)                                   \
@@ -380,16 +382,18 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 {
     static const struct option opts[] = {
         { "type", required_argument, NULL, O_TYPE },
+        { "previous", no_argument, NULL, O_PREVIOUS },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
     const char *types = NULL;
     cscert_store *st;
-    int c, rc;
+    int c, rc, previous = 0;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_TYPE: types = optarg; break;
+        case O_PREVIOUS: previous = 1; break;
         case O_HELP: fputs(remove_usage, stdout); return CSCERT_OK;
         default: return bad_option("remove");
         }
@@ -400,6 +404,12 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
     if (!types)
         return cli_usage("remove", "--type is required");
     STORE_OR_FAIL(st, cli);
+    if (previous) {
+        if ((rc = cscert_assign_remove_previous(st, types)) < 0)
+            return rc;
+        printf("Previous certificate forgotten: %s\n", types);
+        return CSCERT_OK;
+    }
     if ((rc = cscert_assign_remove(st, types)) < 0)
         return rc;
     printf("Unassigned: %s\n", types);
@@ -408,7 +418,6 @@ int cmd_remove(struct cli *cli, int argc, char **argv)
 
 /* ---- store list, show, remove-cert ---- */
 
-/* "Default, WebServicesInternal" for a thumbprint, from the assignments. */
 /* The uses thumb serves: assigned, or in force until a staged roll's
  * effective date. */
 static void uses_of(char *buf, size_t n, const cscert_assignment *a, size_t na, const char *thumb)
