@@ -516,11 +516,33 @@ out:
     return rc;
 }
 
-/* The store's Root + CA certificates as one PEM blob. */
+/* Does an intermediate of the CA store chain to a certificate of Root
+ * (the CA store's others helping)? Everything in CURLOPT_CAINFO_BLOB is a
+ * trust anchor to OpenSSL, and one whose subject equals its issuer is
+ * taken as a root without its signature being checked: a forged
+ * "self-issued" certificate imported into CA would anchor an impostor CA.
+ * Only intermediates that chain to Root go into the blob. */
+static int chains_to_root(X509 *x, STACK_OF(X509) *roots, STACK_OF(X509) *cas)
+{
+    X509_STORE *xs = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    int ok = 0;
+
+    for (int i = 0; xs && i < sk_X509_num(roots); i++)
+        X509_STORE_add_cert(xs, sk_X509_value(roots, i));
+    if (xs && ctx && X509_STORE_CTX_init(ctx, xs, x, cas) == 1)
+        ok = X509_verify_cert(ctx) == 1;
+    ERR_clear_error();
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(xs);
+    return ok;
+}
+
+/* The store's Root certificates, and the CA store's intermediates that
+ * chain to one of them, as one PEM blob. */
 static int trust_pem(char **out, cscert_store *st)
 {
-    cscert_cert_rec **v = NULL;
-    size_t n = 0, i;
+    STACK_OF(X509) *roots = NULL, *cas = NULL;
     BIO *bio = NULL;
     BUF_MEM *bm = NULL;
     int rc, k;
@@ -528,17 +550,21 @@ static int trust_pem(char **out, cscert_store *st)
     *out = NULL;
     if (!(bio = BIO_new(BIO_s_mem())))
         return cscert__oom();
+    if ((rc = cscert_store_trust(&roots, &cas, st)) < 0)
+        goto out;
     for (k = 0; k < 2; k++) {
-        if ((rc = cscert_store_list_certs(&v, &n, st, k == 0 ? CSCERT_STORE_ROOT : CSCERT_STORE_CA)) < 0)
-            goto out;
-        for (i = 0; i < n; i++)
-            if (PEM_write_bio_X509(bio, v[i]->x509) != 1) {
-                rc = cscert__crypto_error("Root store", "encoding %s", v[i]->thumbprint);
+        STACK_OF(X509) *set = k == 0 ? roots : cas;
+
+        for (int j = 0; j < sk_X509_num(set); j++) {
+            X509 *x = sk_X509_value(set, j);
+
+            if (k == 1 && !chains_to_root(x, roots, cas))
+                continue;
+            if (PEM_write_bio_X509(bio, x) != 1) {
+                rc = cscert__crypto_error("Root store", "encoding a certificate");
                 goto out;
             }
-        cscert_cert_recs_free(v, n);
-        v = NULL;
-        n = 0;
+        }
     }
     BIO_get_mem_ptr(bio, &bm);
     if (!(*out = malloc(bm->length + 1))) {
@@ -550,7 +576,8 @@ static int trust_pem(char **out, cscert_store *st)
     (*out)[bm->length] = '\0';
     rc = CSCERT_OK;
 out:
-    cscert_cert_recs_free(v, n);
+    sk_X509_pop_free(roots, X509_free);
+    sk_X509_pop_free(cas, X509_free);
     BIO_free(bio);
     return rc;
 }

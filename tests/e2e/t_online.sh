@@ -242,4 +242,58 @@ kill "$SERVE"; wait "$SERVE" 2>/dev/null
 before=$(db_dump "$CSCERT_HOME")
 expect_fail "CA unreachable: names the URL tried" 1 "https://dc01.contoso.net:$PORT/.well-known/est/WebServer/simpleenroll" online
 assert_eq "CA unreachable: nothing was sent, store unchanged" "$before" "$(db_dump "$CSCERT_HOME")"
+
+# ---- an impostor CA anchored by a forged intermediate ----
+# A certificate whose subject equals its issuer but that another key signed,
+# imported into the CA store, was a trust anchor to the EST client: an
+# impostor presenting a chain under it received the account's password.
+cat > impostor.py <<'PY'
+import datetime, http.server, ssl, sys
+from cryptography import x509
+from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
+now = datetime.datetime.now(datetime.timezone.utc)
+kf, kx, kl = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Contoso Issuing CA 2")])
+forged = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(kf.public_key())
+    .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+    .not_valid_after(now + datetime.timedelta(days=30))
+    .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    .sign(kx, hashes.SHA256()))  # self-issued, not self-signed
+leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dc01.contoso.net")]))
+    .issuer_name(name).public_key(kl.public_key()).serial_number(x509.random_serial_number())
+    .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+    .add_extension(x509.SubjectAlternativeName([x509.DNSName("dc01.contoso.net")]), critical=False)
+    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    .sign(kf, hashes.SHA256()))
+open("forged.p7b", "wb").write(pkcs7.serialize_certificates([forged], serialization.Encoding.DER))
+open("imp.pem", "wb").write(leaf.public_bytes(serialization.Encoding.PEM))
+open("imp.key", "wb").write(kl.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                             serialization.NoEncryption()))
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        open("stolen.txt", "a").write("%s\n" % self.headers.get("Authorization"))
+        self.send_response(500); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain("imp.pem", "imp.key")
+s.socket = c.wrap_socket(s.socket, server_side=True); s.timeout = 20
+open("imp.ready", "w").close()
+for _ in range(4): s.handle_request()  # bounded: 4 connections or 4 x 20 s
+PY
+IPORT=$(free_port)
+bg "$PY" impostor.py "$IPORT"
+IMP=$LAST_PID
+for _ in $(seq 1 100); do [ -e imp.ready ] && break; sleep 0.1; done
+topology_with_ca topo-imp.json "$IPORT"
+check "topology republished: the CA's URL now reaches the impostor" cs topology publish topo-imp.json --computer-fqdn fe01.contoso.net
+check "the forged intermediate imports into CA (a file like any other)" cs import forged.p7b
+before=$(db_dump "$CSCERT_HOME")
+expect_fail "impostor CA: refused as untrusted" 1 "CA root not trusted" online
+assert_eq "impostor CA: no credentials were sent to it" "" "$(cat stolen.txt 2>/dev/null)"
+assert_eq "impostor CA: store unchanged" "$before" "$(db_dump "$CSCERT_HOME")"
+kill "$IMP" 2>/dev/null; wait "$IMP" 2>/dev/null
 done_testing
