@@ -959,6 +959,7 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
     /* Install: leaf to My with its pending key, intermediates to CA, the
      * root only when already trusted (import never trusts implicitly). */
     io.store = CSCERT_STORE_ALL;
+    io.expect_pending = pending_id; /* another request's certificate: refused before any write */
     if ((rc = cscert_import_buffer(&ir, st, der, der_len, out->url, &io)) < 0) {
         keep_pending(st, pending_id, p->state, out->url, o);
         goto out;

@@ -551,9 +551,23 @@ int cscert_import_buffer(cscert_import_result *out, cscert_store *st, const unsi
         rc = CSCERT_OK;
         out->has_key = key_id > 0 || new_key;
         out->exportable = new_key ? o->exportable : pending ? (pending->exportable || o->exportable) : o->exportable;
+        if (o->expect_pending > 0 && (!pending || pending->id != o->expect_pending)) {
+            rc = cscert_error_setf(CSCERT_EPOLICY, p->thumb, "check the CA: it answered with another certificate; "
+                                   "nothing was installed",
+                                   "the certificate does not carry the key of request %lld%s",
+                                   (long long)o->expect_pending,
+                                   pending ? " (it is another pending request's)" : "");
+            goto out;
+        }
         if (pending)
             out->names_differ = compare_names(p->x, pending->names, p->thumb);
         warn_validity(out, p->x, p->thumb);
+    } else if (o->expect_pending > 0) {
+        rc = cscert_error_setf(CSCERT_EPOLICY, what, "check the CA: it answered with no certificate for this "
+                               "server; nothing was installed",
+                               "the answer holds no end-entity certificate for request %lld",
+                               (long long)o->expect_pending);
+        goto out;
     }
     /* One transaction: key, certificates, the pending request's end. */
     if ((rc = cscert_store_begin(st)) < 0)

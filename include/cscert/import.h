@@ -56,6 +56,9 @@ typedef struct cscert_import_opts {
     int exportable;             /* --private-key-exportable */
     cscert_store_kind store;    /* --store; CSCERT_STORE_ALL: by what it is */
     const char *friendly_name;  /* --friendly-name */
+    int64_t expect_pending;     /* > 0: the file must complete exactly this
+                                   pending request (an EST answer): any other
+                                   leaf is refused before anything is written */
 } cscert_import_opts;
 
 typedef struct cscert_import_result {

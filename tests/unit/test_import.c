@@ -237,6 +237,63 @@ static void test_response_matches_pending(void **state)
     pki_free(&p);
 }
 
+/* An EST answer must complete the request that was sent (expect_pending):
+ * another pending request's certificate is refused before any write, and
+ * both requests stay pending. */
+static void test_expect_pending(void **state)
+{
+    struct pki p;
+    struct home h;
+    EVP_PKEY *k1 = pki_key(), *k2 = pki_key();
+    X509 *c1, *chain[2];
+    cscert_import_opts o = { .store = CSCERT_STORE_ALL };
+    cscert_import_result r;
+    cscert_pending *pend = NULL;
+    unsigned char *buf, *before;
+    size_t len, blen;
+    int64_t id1, id2;
+
+    (void)state;
+    pki_init(&p);
+    home_open(&h);
+    id1 = pki_pending(h.st, k1, "a.contoso.net", 0);
+    id2 = pki_pending(h.st, k2, "b.contoso.net", 0);
+    c1 = pki_cert(k1, "a.contoso.net", p.ica, p.ica_key, "DNS:a.contoso.net", 0, -1, 30);
+    buf = pki_pem(c1, &len);
+    before = home_db_bytes(&h, &blen);
+    o.expect_pending = id2;
+    assert_int_equal(cscert_import_buffer(&r, h.st, buf, len, "answer", &o), CSCERT_EPOLICY);
+    assert_non_null(strstr(cscert_error_last(), "does not carry the key of request"));
+    assert_non_null(strstr(cscert_error_last(), "another pending request's"));
+    ASSERT_DB_UNCHANGED(&h, before, blen);
+    free(before);
+    OPENSSL_free(buf);
+    /* Only CA certificates: no end-entity certificate for the request. */
+    chain[0] = p.ica;
+    buf = pki_p7(chain, 1, 0, &len);
+    before = home_db_bytes(&h, &blen);
+    assert_int_equal(cscert_import_buffer(&r, h.st, buf, len, "answer", &o), CSCERT_EPOLICY);
+    assert_non_null(strstr(cscert_error_last(), "no end-entity certificate"));
+    ASSERT_DB_UNCHANGED(&h, before, blen);
+    free(before);
+    OPENSSL_free(buf);
+    assert_int_equal(cscert_store_get_pending(&pend, h.st, id1), CSCERT_OK);
+    cscert_pending_free(pend);
+    assert_int_equal(cscert_store_get_pending(&pend, h.st, id2), CSCERT_OK);
+    cscert_pending_free(pend);
+    /* The right one goes in. */
+    buf = pki_pem(c1, &len);
+    o.expect_pending = id1;
+    assert_int_equal(cscert_import_buffer(&r, h.st, buf, len, "answer", &o), CSCERT_OK);
+    assert_int_equal(r.pending_id, id1);
+    OPENSSL_free(buf);
+    X509_free(c1);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    home_close(&h);
+    pki_free(&p);
+}
+
 static void test_exportable_from_request(void **state)
 {
     struct pki p;
@@ -369,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_detect_formats),
         cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_response_matches_pending),
+        cmocka_unit_test(test_expect_pending),
         cmocka_unit_test(test_exportable_from_request),
         cmocka_unit_test(test_pkcs12_in_and_out),
     };
