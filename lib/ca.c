@@ -1635,6 +1635,8 @@ int cscert_ca_prepare(cscert_ca_result *out, cscert_ca *ca, const cscert_ca_subm
     }
     if ((rc = prepared_new(&out->prepared, s->req)) < 0)
         goto out;
+    snprintf(out->template_name, sizeof(out->template_name), "%s", t.name);
+    /* Names compare as the CA does (templates and accounts: any case). */
     rc = ca_db_request_find(&prev, ca->db, out->prepared->csr_sha256, s->requester, t.name);
     if (rc == CSCERT_OK) {
         /* The same client repeating the same request (RFC 7030 4.2.3):
@@ -1673,7 +1675,8 @@ static json_t *decision_event(const cscert_ca_submission *s, const cscert_ca_res
                      "event", r->disposition == CSCERT_CA_ISSUED ? "issued" : "pending", "actor",
                      s->requester, "source", s->source, "pid", (int)getpid(), "request_id",
                      (json_int_t)r->id, "template",
-                     s->template_name ? s->template_name : CSCERT_CA_TEMPLATE_DEFAULT, "subject",
+                     r->template_name[0] ? r->template_name
+                     : s->template_name ? s->template_name : CSCERT_CA_TEMPLATE_DEFAULT, "subject",
                      r->prepared->subject, "serial", *r->serial ? r->serial : NULL,
                      "notafter_capped_to_issuer", r->capped, "reenroll", s->reenroll);
 }
@@ -1700,7 +1703,8 @@ int cscert_ca_commit_batch(cscert_ca *ca, const cscert_ca_submission *const *s,
         return rc;
     for (i = 0; i < n; i++) {
         const struct ca_prepared *p = r[i]->prepared;
-        const char *tname = s[i]->template_name ? s[i]->template_name : CSCERT_CA_TEMPLATE_DEFAULT;
+        const char *tname = r[i]->template_name[0] ? r[i]->template_name
+                            : s[i]->template_name ? s[i]->template_name : CSCERT_CA_TEMPLATE_DEFAULT;
         ca_db_request row = {0};
 
         if (r[i]->repeated)

@@ -628,7 +628,8 @@ int ca_db_request_find(ca_db_request *out, ca_db *db, const char *csr_sha256,
 
     memset(out, 0, sizeof(*out));
     if ((rc = cached(&s, db, STMT_REPEAT, "SELECT " REQUEST_COLS " FROM requests WHERE csr_sha256=?"
-                              " AND requester=? AND template=? ORDER BY id DESC LIMIT 1")) < 0)
+                              " AND requester=? COLLATE NOCASE AND template=? COLLATE NOCASE"
+                              " ORDER BY id DESC LIMIT 1")) < 0)
         return rc;
     cscert__sql_bind(s, 1, csr_sha256);
     cscert__sql_bind(s, 2, requester);

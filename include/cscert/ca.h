@@ -228,6 +228,7 @@ typedef struct cscert_ca_result {
     X509 *cert;                  /* issued: the certificate (the caller's: X509_free) */
     char serial[2 * CSCERT_CA_SERIAL_BYTES + 1];   /* upper-case hex, "" until issued */
     char reason[256];            /* denied: why */
+    char template_name[CSCERT_CA_NAME_MAX + 1]; /* as the CA spells it ("webserver" in a path: "WebServer") */
     int capped;                  /* notAfter was cut to the issuer's */
     int repeated;                /* an earlier submission of the same request answered */
     struct ca_prepared *prepared; /* library-private: what prepare computed for commit_batch

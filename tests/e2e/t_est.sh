@@ -227,8 +227,13 @@ ra=$(hdr man1 Retry-After)
 assert_eq "202 carries Retry-After in seconds" yes "$([[ "$ra" =~ ^[0-9]+$ ]] && echo yes || echo no)"
 id=$(sed -n 's/^request \([0-9]*\) is pending.*/\1/p' man1)
 assert_eq "the same request again: still 202" 202 "$(EP=Manual/simpleenroll enroll man2 man.b64in)"
+# Spelled otherwise (template and account names are any case): the same request.
+assert_eq "again as manual/ and WEB01: 202 naming the same request" "202 $id" \
+    "$(EP=manual/simpleenroll WHO="WEB01:S3cret pass" enroll man2b man.b64in) $(sed -n 's/^request \([0-9]*\) is pending.*/\1/p' man2b)"
+assert_eq "one queue entry for it" 1 "$(sqlite3 "$H/csca.db" "SELECT count(*) FROM requests WHERE subject LIKE '%med01%'")"
+assert_eq "recorded with the template as the CA spells it" Manual "$(sqlite3 "$H/csca.db" "SELECT template FROM requests WHERE id=$id")"
 check "csca request issue $id" csca request issue "$id"
-assert_eq "the same request after issue: 200" 200 "$(EP=Manual/simpleenroll enroll man3 man.b64in)"
+assert_eq "the same request after issue, as manual/: 200" 200 "$(EP=manual/simpleenroll enroll man3 man.b64in)"
 got man3
 check "the approved certificate verifies" openssl verify -x509_strict -CAfile root.pem -untrusted sub.pem man3.pem
 assert_eq "the approved certificate is the one in the database" \
