@@ -74,11 +74,13 @@
 /* 5 failed logins for one account from one address within 60 s: its
  * further attempts get 429 for the rest of that minute, without a PBKDF2
  * each (a password guesser, or a server with a stale password file, must
- * not cost the CA ~30 ms of CPU per try). 64 address-account pairs are
- * tracked at once; the oldest gives way. */
+ * not cost the CA ~30 ms of CPU per try). 1024 address-account pairs are
+ * tracked at once (110 KiB); when they are all live, the pair with the
+ * fewest failures gives way, never one that is locked out: failed logins
+ * under 1023 other names must not unlock an account (@test t_est). */
 #define EST_FAIL_MAX 5
 #define EST_FAIL_WINDOW_MS 60000
-#define EST_FAIL_SLOTS 64
+#define EST_FAIL_SLOTS 1024
 /* 1536 bytes: an Authorization header value; base64 of a 63-byte name,
  * ':' and a CSCERT_CA_PASSWORD_MAX password, plus "Basic ". */
 #define EST_AUTH_MAX 1536
@@ -886,7 +888,7 @@ static void fail_note(struct server *srv, const char *key, int failed)
     if ((f = fail_find(srv, key, now))) {
         f->count = failed ? f->count + 1 : 0;
     } else if (failed) {
-        f = &srv->fails[0];
+        f = NULL;
         for (size_t i = 0; i < EST_FAIL_SLOTS; i++) {
             struct fail_slot *g = &srv->fails[i];
 
@@ -894,12 +896,17 @@ static void fail_note(struct server *srv, const char *key, int failed)
                 f = g;
                 break;
             }
-            if (g->since_ms < f->since_ms)
+            /* Live: the fewest failures (then the oldest) gives way; a
+             * locked-out pair never does. */
+            if (g->count < EST_FAIL_MAX
+                && (!f || g->count < f->count || (g->count == f->count && g->since_ms < f->since_ms)))
                 f = g;
         }
-        snprintf(f->key, sizeof(f->key), "%s", key);
-        f->count = 1;
-        f->since_ms = now;
+        if (f) { /* none when every pair is locked out: this one goes untracked */
+            snprintf(f->key, sizeof(f->key), "%s", key);
+            f->count = 1;
+            f->since_ms = now;
+        }
     }
     pthread_mutex_unlock(&srv->fail_mu);
 }

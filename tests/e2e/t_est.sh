@@ -192,6 +192,28 @@ ra=$(hdr r429 Retry-After)
 check "429 carries Retry-After in seconds, at most 60 ($ra)" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 60
 assert_contains "429 body says why" "failed logins" "$(cat r429)"
 assert_eq "another account is not locked out (wrong password: 401)" 401 "$(WHO=nobody2:wrong enroll r401h fe03.b64in)"
+# Failed logins under 70 other names (more than the 64 pairs once tracked)
+# must not unlock the locked one: a locked-out pair never gives way.
+codes=$("$PY" - "$PORT" "$HOST" root.pem fe03.b64in <<'PYEOF'
+import base64, http.client, ssl, sys
+port, host, ca, body = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=ca)
+data = open(body, "rb").read()
+seen = {}
+for i in range(70):
+    c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=20)
+    c.sock = ctx.wrap_socket(__import__("socket").create_connection(("127.0.0.1", int(port))), server_hostname=host)
+    a = "Basic " + base64.b64encode(("junk%d:x" % i).encode()).decode()
+    c.request("POST", "/.well-known/est/simpleenroll", body=data,
+              headers={"Content-Type": "application/pkcs10", "Authorization": a})
+    r = c.getresponse(); r.read(); c.close()
+    seen[r.status] = seen.get(r.status, 0) + 1
+print(" ".join("%d:%d" % kv for kv in sorted(seen.items())))
+PYEOF
+)
+assert_eq "70 other names, one failed login each: 401 each" "401:70" "$codes"
+assert_eq "the locked pair is still locked: 429" 429 \
+    "$(WHO="guesser:S3cret pass" enroll r429b fe03.b64in)"
 assert_eq "no Enroll permission: 403" 403 "$(WHO="guest:S3cret pass" enroll r403a fe03.b64in)"
 assert_contains "403 body names the template" "WebServer" "$(cat r403a)"
 assert_eq "RSA-1024 key: 403" 403 "$(enroll r403b weak.b64in)"
