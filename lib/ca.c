@@ -973,8 +973,10 @@ static void audit_path(const char *path, const char *event, const char *actor,
     char now[32];
 
     cscert_now_rfc3339(now);
-    o = json_pack("{s:s, s:s, s:s*, s:s*, s:i}", "time", now, "event", event, "actor", actor,
-                  "source", source, "pid", (int)getpid());
+    /* actor and source may come from a client (an account name that is
+     * not UTF-8): kept, escaped, never the reason a line is lost. */
+    o = json_pack("{s:s, s:s, s:o*, s:o*, s:i}", "time", now, "event", event, "actor", cscert__jsonl_str(actor),
+                  "source", cscert__jsonl_str(source), "pid", (int)getpid());
     if (o && obj)
         json_object_update(o, obj);
     json_decref(obj);
@@ -1561,8 +1563,8 @@ static int csr_der_hash(unsigned char **der, size_t *len, char hex[65], X509_REQ
 static void audit_refusal(cscert_ca *ca, const cscert_ca_submission *s)
 {
     cscert_ca_audit(ca, "refused", s->requester, s->source,
-                    json_pack("{s:s, s:s, s:i}", "template", s->template_name ? s->template_name : "",
-                              "reason", cscert_error_last(), "code", cscert_error_code()));
+                    json_pack("{s:s, s:o, s:i}", "template", s->template_name ? s->template_name : "",
+                              "reason", cscert__jsonl_str(cscert_error_last()), "code", cscert_error_code()));
 }
 
 /* The result of an earlier queue entry (repeat, or request get). */

@@ -57,6 +57,7 @@
 
 #include "cscert/ca_serve.h"
 #include "cscert/csr.h"
+#include "cscert/jsonl.h"
 #include "cscert/key.h"
 #include "cscert/topology.h"
 #include "cscert/store.h"
@@ -966,8 +967,9 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
     }
     if (rc < 0) {
         cscert_ca_audit(w->ca, "refused", name && *name ? name : "(none)", source,
-                        json_pack("{s:s, s:s, s:i}", "template", tmpl[0] ? tmpl : CSCERT_CA_TEMPLATE_DEFAULT,
-                                  "reason", cscert_error_last(), "code", *retry_s ? CSCERT_EPOLICY : CSCERT_EAUTH));
+                        json_pack("{s:s, s:o, s:i}", "template", tmpl[0] ? tmpl : CSCERT_CA_TEMPLATE_DEFAULT,
+                                  "reason", cscert__jsonl_str(cscert_error_last()),
+                                  "code", *retry_s ? CSCERT_EPOLICY : CSCERT_EAUTH));
         goto out;
     }
     names_free(c->groups);

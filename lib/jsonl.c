@@ -113,3 +113,61 @@ int cscert__jsonl_read(json_t **out, const char *path)
     *out = arr;
     return CSCERT_OK;
 }
+
+/* Length of the valid UTF-8 sequence at p (1-4), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    size_t n, i;
+    unsigned cp;
+
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        n = 2, cp = p[0] & 0x1f;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef)
+        n = 3, cp = p[0] & 0x0f;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+        n = 4, cp = p[0] & 0x07;
+    else
+        return 0;
+    for (i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    /* Overlong forms, surrogates, beyond U+10FFFF. */
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+json_t *cscert__jsonl_str(const char *s)
+{
+    const unsigned char *p;
+    char *buf, *o;
+    json_t *j;
+    size_t len;
+
+    if (!s)
+        return NULL;
+    if ((j = json_string(s)))
+        return j;
+    len = strlen(s);
+    if (len > CSCERT_JSONL_LINE_MAX / 4 || !(buf = malloc(len * 4 + 1)))
+        return json_string("(not UTF-8)");
+    for (p = (const unsigned char *)s, o = buf; *p;) {
+        size_t n = utf8_len(p);
+
+        if (n) {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        } else {
+            o += sprintf(o, "\\x%02X", *p++);
+        }
+    }
+    *o = '\0';
+    j = json_string(buf);
+    free(buf);
+    return j;
+}

@@ -21,6 +21,12 @@ int cscert__jsonl_append(const char *path, json_t *o, int sync);
 /* Every object of the array arr (not stolen), one line each, in one
  * write(): a batch of decisions costs one append. */
 int cscert__jsonl_append_all(const char *path, json_t *arr, int sync);
+/* A JSON string of s for an audit line; NULL s gives NULL (omitted with
+ * "s:o*"). A string that is not UTF-8 (an account name from an
+ * Authorization header, a message quoting one) is kept, its bytes outside
+ * UTF-8 written as the text "\xNN": Jansson refuses invalid UTF-8, and an
+ * audit line must never be dropped for it. */
+json_t *cscert__jsonl_str(const char *s);
 /* Every line that parses, as an array; a missing file is an empty array. */
 int cscert__jsonl_read(json_t **out, const char *path);
 

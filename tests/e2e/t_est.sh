@@ -182,6 +182,14 @@ assert_eq "no credentials: 401" 401 "$(est simpleenroll r401a -H 'Content-Type: 
 assert_eq "401 carries WWW-Authenticate: Basic realm=\"csca\"" 'Basic realm="csca"' "$(hdr r401a WWW-Authenticate)"
 assert_eq "wrong password: 401" 401 "$(WHO=web01:wrong enroll r401b fe03.b64in)"
 assert_eq "unknown account: 401" 401 "$(WHO=nobody:wrong enroll r401c fe03.b64in)"
+# An account name that is not UTF-8 is refused and audited like any other.
+lines=$(wc -l < "$H/audit.jsonl")
+assert_eq "an account name that is not UTF-8: 401" 401 \
+    "$(est simpleenroll r401u -H 'Content-Type: application/pkcs10' --data-binary @fe03.b64in \
+       -H "Authorization: Basic $(printf 'zz\377zz:pw' | base64 -w0)")"
+for _ in $(seq 1 50); do [ "$(wc -l < "$H/audit.jsonl")" -gt "$lines" ] && break; sleep 0.1; done
+assert_eq "... and audited, the name escaped" 'refused zz\xFFzz' \
+    "$(tail -n 1 "$H/audit.jsonl" | "$PY" -c 'import json,sys; e=json.load(sys.stdin); print(e["event"], e["actor"])')"
 # Failed logins: 5 for one account from one address, then 429 for the rest
 # of the minute (no PBKDF2 per guess); other accounts are not affected.
 codes=""
