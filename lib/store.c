@@ -1115,9 +1115,10 @@ int cscert_store_audit(cscert_store *st, const char *command, const char *object
     int rc;
 
     cscert_now_rfc3339(now);
-    o = json_pack("{s:s, s:s, s:s*, s:s, s:s*, s:i, s:i}", "time", now, "command", command,
-                  "object", object, "outcome", outcome, "detail", detail, "uid", (int)getuid(),
-                  "pid", (int)getpid());
+    /* object and detail quote file names and messages: not always UTF-8. */
+    o = json_pack("{s:s, s:s, s:o*, s:s, s:o*, s:i, s:i}", "time", now, "command", command,
+                  "object", cscert__jsonl_str(object), "outcome", outcome, "detail", cscert__jsonl_str(detail),
+                  "uid", (int)getuid(), "pid", (int)getpid());
     if (!o)
         return cscert__oom();
     rc = cscert__jsonl_append(st->audit_path, o, 1);

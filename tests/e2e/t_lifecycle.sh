@@ -84,6 +84,12 @@ sign stray.csr stray.cer
 before=$(store_state "$H1")
 expect_fail "garbage is refused, naming the formats tried" 1 "tried PEM" "$CSCERT" import garbage.bin
 unchanged "garbage" "$before"
+# A file name that is not UTF-8: refused, and the refusal is still audited.
+cp garbage.bin "$(printf 'resp\377.cer')"
+expect_fail "garbage under a name that is not UTF-8 is refused" 1 "tried PEM" "$CSCERT" import "$(printf 'resp\377.cer')"
+assert_eq "... and audited, the name escaped" 'import refused resp\xFF.cer' \
+    "$(tail -n 1 "$H1/audit.jsonl" | "$PY" -c 'import json,sys; e=json.load(sys.stdin); print(e["command"], e["outcome"], e["object"])')"
+unchanged "garbage under a name that is not UTF-8" "$before"
 expect_fail "truncated DER is called truncated" 1 "truncated DER" "$CSCERT" import truncated.der
 unchanged "truncated DER" "$before"
 expect_fail "a response for no pending key is refused" 1 "no pending request holds the private key" \
