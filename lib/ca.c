@@ -1418,6 +1418,13 @@ int cscert_ca_authenticate_cert(char **account, char ***groups, cscert_ca *ca, X
                                "serial %s is revoked", serial);
         goto out;
     }
+    /* Checked here, on every request, and not only by the TLS handshake: a
+     * resumed session keeps the verdict of the handshake that made it. */
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+        rc = cscert_error_setf(CSCERT_EAUTH, "client certificate", "request a new one with HTTP Basic credentials",
+                               "serial %s is expired or not yet valid", serial);
+        goto out;
+    }
     if ((rc = ca_db_account_get(&g, &hash, ca->db, requester)) < 0) {
         if (rc == CSCERT_ENOTFOUND)
             rc = cscert_error_setf(CSCERT_EAUTH, "client certificate", "re-create the account, or use another one",

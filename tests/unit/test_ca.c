@@ -806,6 +806,26 @@ static void test_authenticate_cert(void **state)
     assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, res.cert), CSCERT_EAUTH);
     assert_non_null(strstr(cscert_error_last(), "no longer exists"));
     assert_int_equal(cscert_ca_account_add(ca, "certholder", "Web", "pw-12345", "t"), CSCERT_OK);
+    /* expired: one this CA signed and recorded, valid until yesterday (a
+     * resumed TLS session would keep the handshake's old verdict) */
+    {
+        X509 *old = X509_dup(res.cert);
+        unsigned char sn[CSCERT_CA_SERIAL_BYTES];
+        BIGNUM *bn;
+
+        assert_int_equal(cscert_ca_serial_new(sn), CSCERT_OK);
+        bn = BN_bin2bn(sn, sizeof(sn), NULL);
+        BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(old));
+        BN_free(bn);
+        X509_gmtime_adj(X509_getm_notBefore(old), -10 * 86400L);
+        X509_gmtime_adj(X509_getm_notAfter(old), -86400L);
+        assert_true(X509_sign(old, cscert_ca_key(ca), EVP_sha256()) > 0);
+        assert_int_equal(cscert_ca_record_issued(ca, old, "certholder", "WebServer"), CSCERT_OK);
+        assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, old), CSCERT_EAUTH);
+        assert_non_null(strstr(cscert_error_last(), "expired or not yet valid"));
+        assert_null(account);
+        X509_free(old);
+    }
     /* revoked */
     assert_int_equal(cscert_ca_revoke(ca, res.serial, "superseded", "t"), CSCERT_OK);
     assert_int_equal(cscert_ca_authenticate_cert(&account, &groups, ca, res.cert), CSCERT_EAUTH);
