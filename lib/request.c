@@ -146,13 +146,22 @@ int cscert_request_write_offline(int64_t *out_id, cscert_store *st, cscert_reque
     int fd = -1, dfd, rc;
 
     *out_id = 0;
-    /* The pending row records where the file went, absolute. */
-    if (path[0] == '/')
-        snprintf(abspath, sizeof(abspath), "%s", path);
-    else if (getcwd(tmp, sizeof(tmp)))
-        snprintf(abspath, sizeof(abspath), "%.2000s/%.2000s", tmp, path);
-    else
-        snprintf(abspath, sizeof(abspath), "%s", path);
+    /* The pending row records where the file went, absolute; a path that
+     * does not fit is refused, never cut (the file would land elsewhere). */
+    if (path[0] != '/' && !getcwd(tmp, sizeof(tmp)))
+        return cscert_error_setf(CSCERT_EIO, path, "give an absolute --output path",
+                                 "cannot read the current directory: %s", strerror(errno));
+    if (snprintf(abspath, sizeof(abspath), "%s%s%s", path[0] == '/' ? "" : tmp, path[0] == '/' ? "" : "/", path)
+        >= (int)sizeof(abspath))
+        return cscert_error_setf(CSCERT_EINVAL, "--output", "give a shorter --output path",
+                                 "the path is too long (%zu characters with the current directory, at most %d)",
+                                 strlen(path) + (path[0] == '/' ? 0 : strlen(tmp) + 1), PATH_MAX - 1);
+    /* Never over an existing file (a request, a .pfx, the store itself):
+     * said before anything is committed, and checked again when the file
+     * is put in place (link, which fails on an existing name). */
+    if (access(abspath, F_OK) == 0)
+        return cscert_error_set(CSCERT_EEXISTS, path, "a file of that name exists",
+                                "choose another --output path, or move the file away");
     snprintf(dircopy, sizeof(dircopy), "%s", abspath);
     dir = dirname(dircopy);
     if (snprintf(tmp, sizeof(tmp), "%s/.cscert-request.XXXXXX", dir) >= (int)sizeof(tmp))
@@ -173,11 +182,15 @@ int cscert_request_write_offline(int64_t *out_id, cscert_store *st, cscert_reque
     }
     close(fd);
     fd = -1;
-    if (rename(tmp, abspath) < 0) {
-        rc = cscert_error_setf(CSCERT_EIO, path, "choose another --output path",
-                               "cannot put the request in place: %s", strerror(errno));
+    if (link(tmp, abspath) < 0) {
+        rc = errno == EEXIST ? cscert_error_set(CSCERT_EEXISTS, path, "a file of that name appeared meanwhile",
+                                                "choose another --output path")
+                             : cscert_error_setf(CSCERT_EIO, path, "choose another --output path",
+                                                 "cannot put the request in place: %s", strerror(errno));
+        unlink(tmp);
         goto undo;
     }
+    unlink(tmp);
     if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
         fsync(dfd);
         close(dfd);

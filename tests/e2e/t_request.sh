@@ -79,6 +79,16 @@ assert_eq "another computer's key is exportable (R17)" "True" "$exp"
 before=$(db_dump "$CSCERT_HOME")
 expect_fail "unwritable --output" 1 "/nonexistent/dir/x.csr" \
   "$CSCERT" request --new --type Default --output /nonexistent/dir/x.csr
+# Never over an existing file: another request, or the store itself.
+echo "keep me" > "$T/exists.csr"
+expect_fail "--output over an existing file: refused" 1 "a file of that name exists" \
+  "$CSCERT" request --new --type Default --output "$T/exists.csr"
+assert_eq "... the file is left as it was" "keep me" "$(cat "$T/exists.csr")"
+expect_fail "--output over the store itself: refused" 1 "a file of that name exists" \
+  "$CSCERT" request --new --type Default --output "$CSCERT_HOME/cscert.db"
+long=$(printf 'd%.0s' $(seq 1 250)); longp="$T"; for _ in $(seq 1 17); do longp="$longp/$long"; done
+expect_fail "an --output path too long: refused, not cut" 1 "the path is too long" \
+  "$CSCERT" request --new --type Default --output "$longp/x.csr"
 expect_fail "unknown use" 1 "Defualt" "$CSCERT" request --new --type Defualt --output "$T/x.csr"
 expect_fail "use not on this role (R18)" 1 "FrontEnd" "$CSCERT" request --new --type Internal --output "$T/x.csr"
 expect_fail "bad key size" 1 "rsa:1000" "$CSCERT" request --new --type Default --key-size 1000 --output "$T/x.csr"
