@@ -358,9 +358,15 @@ static void ca_text(char out[CSCERT_ENROLL_CA_TEXT_MAX + 1], const char *body)
 
 int cscert_enroll__definitive(int status, int resume)
 {
+    /* A resume asks about a request the CA already queued: a refusal then
+     * may be this account's (no Enroll, a revoked grant, a removed
+     * template), not the request's, and the key would be lost for a
+     * certificate the CA may still issue. Only the administrator who asked
+     * drops it (request cancel). */
+    if (resume)
+        return 0;
     switch (status) {
-    case 401: return !resume; /* a resume's credentials are ours to fix; the CA's entry stays */
-    case 400: case 403: case 404: case 413: case 415: return 1;
+    case 400: case 401: case 403: case 404: case 413: case 415: return 1;
     default: return 0;
     }
 }
@@ -946,10 +952,17 @@ int cscert_enroll_send(cscert_enroll_result *out, cscert_store *st, int64_t pend
     }
     if (x.status != 200) {
         rc = cscert_enroll__status_error((int)x.status, x.body.p, ca->name, tmpl, o ? o->account : NULL, out->url);
-        if (cscert_enroll__definitive((int)x.status, o && o->resume))
+        if (cscert_enroll__definitive((int)x.status, o && o->resume)) {
             drop_pending(st, pending_id);
-        else
+        } else if (o && o->resume) {
+            /* Left exactly as it was: the account and URL that queued it
+             * stay the ones a later resume uses. */
+            if (x.status >= 400 && x.status < 500 && x.status != 429)
+                cscert__warn("pending request %lld and its key are kept; if the CA refused it for good, "
+                             "'cscert request cancel %lld' drops them", (long long)pending_id, (long long)pending_id);
+        } else {
             keep_pending(st, pending_id, p->state, out->url, o);
+        }
         goto out;
     }
     if ((rc = cscert_enroll__decode_certs(&der, &der_len, &certs, x.body.p, x.body.len)) < 0) {

@@ -148,6 +148,15 @@ PID=$(cs request list --json | "$PY" -c 'import json,sys; v=[r for r in json.loa
 [ -n "$PID" ] && ok "manual template: the request is pending in the store" || nok "pending in the store" "$(cs request list)"
 out=$(cs request resume "$PID" --ca-password-file pw 2>&1)
 assert_contains "resume before approval: still pending" "pending" "$out"
+# Resumed by an account without Enroll: refused, and the key is kept (the
+# CA may still issue the request; only 'request cancel' drops it).
+before=$(db_dump "$CSCERT_HOME")
+out=$(cs request resume "$PID" --ca-account guest --ca-password-file pw 2>&1); rc=$?
+assert_eq "... the store unchanged (the account that queued it stays the one resume uses)" "$before" "$(db_dump "$CSCERT_HOME")"
+assert_eq "resume by an account without Enroll: exit 1" 1 "$rc"
+assert_contains "... says the key is kept and how to drop it" "cscert request cancel $PID" "$out"
+assert_eq "... the request is still pending here" "$PID" \
+    "$(cs request list --json | "$PY" -c 'import json,sys; print(" ".join(str(r["id"]) for r in json.load(sys.stdin)))')"
 CAID=$(csca request list --pending --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')
 check "csca request issue $CAID" csca request issue "$CAID"
 out=$(cs request resume --ca-password-file pw 2>&1); rc=$?

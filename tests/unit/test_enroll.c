@@ -213,7 +213,9 @@ static void test_status_errors(void **state)
     }
     /* which answers end the request for good */
     assert_true(cscert_enroll__definitive(403, 0));
-    assert_true(cscert_enroll__definitive(400, 1));
+    assert_false(cscert_enroll__definitive(400, 1)); /* resume: the CA queued it; only cancel drops it */
+    assert_false(cscert_enroll__definitive(403, 1));
+    assert_false(cscert_enroll__definitive(404, 1));
     assert_true(cscert_enroll__definitive(404, 0));
     assert_true(cscert_enroll__definitive(401, 0));
     assert_false(cscert_enroll__definitive(401, 1)); /* resume: our credentials, the CA's entry stays */
