@@ -117,7 +117,8 @@ static char *get_cn(X509 *x)
     d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(sn, i));
     if ((len = ASN1_STRING_to_UTF8(&utf8, d)) < 0)
         return NULL;
-    s = lower_dup(utf8, len);
+    /* An embedded NUL would hide the rest of the name (as in x509.c). */
+    s = memchr(utf8, '\0', (size_t)len) ? NULL : lower_dup(utf8, len);
     OPENSSL_free(utf8);
     return s;
 }
@@ -140,7 +141,10 @@ int cscert_certinfo_dns_names(char ***out, size_t *n, char **cn_out, X509 *x)
     for (i = 0; gens && i < sk_GENERAL_NAME_num(gens) && rc == CSCERT_OK; i++) {
         GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 
-        if (g->type == GEN_DNS)
+        /* "webpool01.contoso.net\0.evil.com" must not read as the name
+         * before its NUL: such a name is no name of ours (as in x509.c). */
+        if (g->type == GEN_DNS && ASN1_STRING_length(g->d.dNSName) > 0
+            && !memchr(ASN1_STRING_get0_data(g->d.dNSName), '\0', (size_t)ASN1_STRING_length(g->d.dNSName)))
             rc = push_name(&v, n, lower_dup(ASN1_STRING_get0_data(g->d.dNSName),
                                             ASN1_STRING_length(g->d.dNSName)));
     }

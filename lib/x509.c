@@ -342,7 +342,8 @@ int cscert_x509_name_text(char **out, const X509_NAME *n)
         len = NAME_TEXT_MAX;
     s = malloc((size_t)len + 1);
     if (s) {
-        memcpy(s, data, (size_t)len);
+        if (len > 0) /* an empty name: data may be NULL */
+            memcpy(s, data, (size_t)len);
         s[len] = '\0';
     }
     BIO_free(b);

@@ -59,6 +59,42 @@ static void test_names_and_forms(void **state)
     EVP_PKEY_free(k);
 }
 
+/* A dNSName with a NUL inside is no name: "webpool01.contoso.net\0.evil.com"
+ * must not cover webpool01.contoso.net (set and check would accept it). */
+static void test_nul_in_name(void **state)
+{
+    EVP_PKEY *k = pki_key();
+    X509 *x = pki_cert(k, "evil.com", NULL, k, NULL, 0, 0, 1);
+    GENERAL_NAMES *gens = GENERAL_NAMES_new();
+    GENERAL_NAME *g = GENERAL_NAME_new();
+    ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+    char **v = NULL, *cn = NULL, *s = NULL;
+    size_t n = 0;
+
+    (void)state;
+    assert_true(ASN1_STRING_set(ia5, "webpool01.contoso.net\0.evil.com", 32));
+    GENERAL_NAME_set0_value(g, GEN_DNS, ia5);
+    sk_GENERAL_NAME_push(gens, g);
+    assert_true(X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT));
+    GENERAL_NAMES_free(gens);
+    assert_int_equal(cscert_certinfo_dns_names(&v, &n, &cn, x), CSCERT_OK);
+    assert_int_equal(n, 0);
+    assert_false(cscert_certinfo_covers(v, "webpool01.contoso.net"));
+    cscert_certinfo_names_free(v);
+    free(cn);
+    /* An empty subject prints as "" (was memcpy from NULL: UB). */
+    {
+        X509_NAME *empty = X509_NAME_new();
+
+        assert_int_equal(cscert_certinfo_name(&s, empty), CSCERT_OK);
+        assert_string_equal(s, "");
+        free(s);
+        X509_NAME_free(empty);
+    }
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
 static void test_chain_status(void **state)
 {
     struct pki p;
@@ -151,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_forms),
+        cmocka_unit_test(test_nul_in_name),
         cmocka_unit_test(test_chain_status),
         cmocka_unit_test(test_json_details),
     };
