@@ -30,6 +30,47 @@ static int write_lines(const char *path, const char *buf, size_t len, int sync)
     return rc;
 }
 
+/* 1024 characters: what an over-long field keeps of itself. */
+#define JSONL_FIELD_KEEP 1024
+
+/* o as one line of at most CSCERT_JSONL_LINE_MAX - 1 bytes, always valid
+ * JSON: when too long (a request naming 400 long SANs), each string field
+ * over JSONL_FIELD_KEEP keeps its start and says how much was left out;
+ * cutting the line itself made it unreadable, and `log` dropped it. */
+static char *dump_bounded(json_t *o)
+{
+    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER), *note;
+    json_t *copy, *v;
+    const char *k;
+
+    if (!line || strlen(line) < CSCERT_JSONL_LINE_MAX)
+        return line;
+    free(line);
+    if (!(copy = json_deep_copy(o)))
+        return NULL;
+    json_object_foreach(copy, k, v) {
+        size_t n = json_is_string(v) ? json_string_length(v) : 0, keep = JSONL_FIELD_KEEP;
+        const unsigned char *s = (const unsigned char *)json_string_value(v);
+
+        if (n <= keep)
+            continue;
+        while (keep > 0 && (s[keep] & 0xc0) == 0x80) /* never inside a UTF-8 character */
+            keep--;
+        if (asprintf(&note, "%.*s... (%zu more bytes left out of the audit line)", (int)keep, (const char *)s,
+                     n - keep) >= 0) {
+            json_object_set_new(copy, k, json_string(note));
+            free(note);
+        }
+    }
+    line = json_dumps(copy, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(copy);
+    if (line && strlen(line) >= CSCERT_JSONL_LINE_MAX) {
+        free(line);
+        line = strdup("{\"audit\":\"an event too large to record\"}");
+    }
+    return line;
+}
+
 int cscert__jsonl_append_all(const char *path, json_t *arr, int sync)
 {
     char *buf = NULL;
@@ -38,15 +79,13 @@ int cscert__jsonl_append_all(const char *path, json_t *arr, int sync)
     int rc;
 
     json_array_foreach(arr, i, o) {
-        char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *line = dump_bounded(o);
         size_t n = line ? strlen(line) : 0;
 
         if (!line) {
             free(buf);
             return cscert__oom();
         }
-        if (n + 1 > CSCERT_JSONL_LINE_MAX)
-            n = CSCERT_JSONL_LINE_MAX - 1; /* never: the fields are short */
         if (len + n + 1 > cap) {
             size_t ncap = (len + n + 1) * 2;
             char *nb = realloc(buf, ncap);

@@ -65,11 +65,45 @@ static void test_append_read(void **state)
     rmdir(dir);
 }
 
+/* A line over the limit stays one readable line: its long fields keep
+ * their start (never half a UTF-8 character) and say what was left out. */
+static void test_long_line(void **state)
+{
+    char dir[] = "/tmp/cscert-test-jsonl.XXXXXX", path[64], *big = malloc(100001);
+    json_t *o, *arr = NULL;
+    const char *detail;
+
+    (void)state;
+    assert_non_null(big);
+    memset(big, 'a', 100000);
+    big[0] = 'x';
+    memcpy(big + 1023, "\xc3\xa7", 2); /* a 2-byte character across the cut at byte 1024 */
+    big[100000] = '\0';
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+    o = json_pack("{s:s, s:s}", "command", "request", "detail", big);
+    assert_int_equal(cscert__jsonl_append(path, o, 0), 0);
+    assert_int_equal(cscert__jsonl_read(&arr, path), 0);
+    assert_int_equal(json_array_size(arr), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "command")), "request");
+    detail = json_string_value(json_object_get(json_array_get(arr, 0), "detail"));
+    assert_non_null(detail);
+    assert_true(strncmp(detail, "xaaa", 4) == 0);
+    assert_non_null(strstr(detail, "aaa... (98977 more bytes left out of the audit line)"));
+    assert_null(strchr(detail, 0xc3)); /* cut before the character, not inside it */
+    json_decref(arr);
+    json_decref(o);
+    free(big);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_str_table),
         cmocka_unit_test(test_append_read),
+        cmocka_unit_test(test_long_line),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
