@@ -550,7 +550,17 @@ int cscert_import_buffer(cscert_import_result *out, cscert_store *st, const unsi
         cscert_error_clear();
         rc = CSCERT_OK;
         out->has_key = key_id > 0 || new_key;
-        out->exportable = new_key ? o->exportable : pending ? (pending->exportable || o->exportable) : o->exportable;
+        /* A key made non-exportable stays so (DESIGN: it never leaves the
+         * store; as on Windows, the flag is the key's, fixed when it was
+         * made): --private-key-exportable applies to a key the file brings. */
+        if (pending && !pending->exportable && o->exportable) {
+            rc = cscert_error_setf(CSCERT_EPOLICY, what, "import it without --private-key-exportable, or make a new "
+                                   "request with --private-key-exportable",
+                                   "the key of pending request %lld was made non-exportable, and stays so",
+                                   (long long)pending->id);
+            goto out;
+        }
+        out->exportable = new_key ? o->exportable : pending ? pending->exportable : o->exportable;
         if (o->expect_pending > 0 && (!pending || pending->id != o->expect_pending)) {
             rc = cscert_error_setf(CSCERT_EPOLICY, p->thumb, "check the CA: it answered with another certificate; "
                                    "nothing was installed",
@@ -574,11 +584,6 @@ int cscert_import_buffer(cscert_import_result *out, cscert_store *st, const unsi
         goto out;
     in_tx = 1;
     if (new_key && (rc = cscert_store_put_key(&key_id, st, b->key, o->exportable)) < 0)
-        goto out;
-    /* R17: the request's flag, or --private-key-exportable at import; a
-     * key that was already installed keeps its flag. */
-    if (pending && out->exportable && !pending->exportable
-        && (rc = cscert_store_set_key_exportable(st, key_id, 1)) < 0)
         goto out;
     for (i = 0; i < n; i++) {
         struct plan *p = &plan[i];

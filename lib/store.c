@@ -394,18 +394,6 @@ out:
     return rc;           /* SQLite frees it; the PKCS#8 bytes were never ours to wipe */
 }
 
-int cscert_store_set_key_exportable(cscert_store *st, int64_t key_id, int exportable)
-{
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    if ((rc = prepare(&s, st, "UPDATE keys SET exportable=? WHERE id=?")) < 0)
-        return rc;
-    sqlite3_bind_int(s, 1, exportable ? 1 : 0);
-    sqlite3_bind_int64(s, 2, key_id);
-    return step_done(st, s, "updating a key");
-}
-
 int cscert_store_delete_key(cscert_store *st, int64_t key_id)
 {
     sqlite3_stmt *s = NULL;

@@ -54,7 +54,6 @@ int cscert_store_set_setting(cscert_store *st, const char *key, const char *valu
 /* Private keys. */
 int cscert_store_put_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pkey, int exportable);
 int cscert_store_get_key(EVP_PKEY **out, cscert_store *st, int64_t key_id);
-int cscert_store_set_key_exportable(cscert_store *st, int64_t key_id, int exportable);
 int cscert_store_delete_key(cscert_store *st, int64_t key_id);
 /* The stored key whose public half is pub's (SPKI SHA-256); ENOTFOUND. */
 int cscert_store_find_key(int64_t *out_id, cscert_store *st, EVP_PKEY *pub);

@@ -262,6 +262,17 @@ expect_fail "show an unknown thumbprint" 1 "0123456789ABCDEF0123456789ABCDEF0123
     "$CSCERT" show 0123456789ABCDEF0123456789ABCDEF01234567
 expect_fail "remove-cert refuses an assigned certificate, naming its uses" 1 "Default" "$CSCERT" remove-cert "$T_FE"
 unchanged "remove-cert assigned" "$before"
+# A key made non-exportable stays so: the response is refused with
+# --private-key-exportable (the PFX export would otherwise carry the key).
+check "request a non-exportable key (offline)" "$CSCERT" request --new --type Default --output ne.csr
+sign ne.csr ne.cer
+before=$(store_state "$H1")
+expect_fail "import --private-key-exportable of a non-exportable request's response: refused" 1 \
+    "was made non-exportable, and stays so" "$CSCERT" import ne.cer --private-key-exportable
+unchanged "import --private-key-exportable refused" "$before"
+NEID=$("$CSCERT" request list --json | "$PY" -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if (r["output"] or "").endswith("ne.csr")][0])')
+check "cancel that request" "$CSCERT" request cancel "$NEID"
+before=$(store_state "$H1")
 
 # ---- --roll ----
 check "request a second OAuth certificate" "$CSCERT" request --new --type OAuthTokenIssuer --output oauth2.csr

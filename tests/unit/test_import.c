@@ -302,8 +302,8 @@ static void test_exportable_from_request(void **state)
     X509 *a, *b;
     cscert_import_opts o = { .store = CSCERT_STORE_ALL };
     cscert_import_result r;
-    unsigned char *buf;
-    size_t len;
+    unsigned char *buf, *before;
+    size_t len, blen;
 
     (void)state;
     pki_init(&p);
@@ -317,9 +317,15 @@ static void test_exportable_from_request(void **state)
     assert_true(r.exportable); /* R17: the request's flag */
     OPENSSL_free(buf);
     buf = pki_pem(b, &len);
-    o.exportable = 1;          /* --private-key-exportable at import */
+    o.exportable = 1;          /* --private-key-exportable cannot make a non-exportable key exportable */
+    before = home_db_bytes(&h, &blen);
+    assert_int_equal(cscert_import_buffer(&r, h.st, buf, len, "b.cer", &o), CSCERT_EPOLICY);
+    assert_non_null(strstr(cscert_error_last(), "was made non-exportable, and stays so"));
+    ASSERT_DB_UNCHANGED(&h, before, blen);
+    free(before);
+    o.exportable = 0;
     assert_int_equal(cscert_import_buffer(&r, h.st, buf, len, "b.cer", &o), CSCERT_OK);
-    assert_true(r.exportable);
+    assert_false(r.exportable);
     OPENSSL_free(buf);
     X509_free(a);
     X509_free(b);
