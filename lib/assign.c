@@ -311,6 +311,16 @@ int cscert_assign_set(cscert_store *st, const cscert_assign_opts *o)
     if ((rc = cscert_store_begin(st)) < 0)
         goto out;
     in_tx = 1;
+    /* Checked again under the write lock: a `remove-cert` in another
+     * process may have deleted it since the checks above. */
+    {
+        cscert_cert_rec *rec = NULL;
+
+        rc = cscert_store_get_cert(&rec, st, thumb);
+        cscert_cert_rec_free(rec);
+        if (rc < 0)
+            goto out;
+    }
     for (i = 0; i < nu; i++) {
         memset(&a, 0, sizeof(a));
         snprintf(a.use, sizeof(a.use), "%s", uses[i]);

@@ -416,4 +416,19 @@ assert_eq "check --json: one ca-expired error, for WebServicesExternal" "ca-expi
     "$("$CSCERT" check --json | "$PY" -c 'import json,sys; print(" ".join(" ".join((x["kind"], x["severity"], x["use"], x["thumbprint"])) for x in json.load(sys.stdin)["findings"] if x["kind"].startswith("ca-")))')"
 unchanged "check with an expired intermediate changes nothing" "$before"
 
+# ---- set and remove-cert of one certificate at once, in two processes ----
+# Either may win; never both (an assignment to a deleted certificate).
+both=0
+for i in $(seq 1 12); do
+    "$CSCERT" store list --json | grep -q "$T_OA" || "$CSCERT" import oauth.pfx --password-file pw --private-key-exportable >/dev/null
+    "$CSCERT" set --type OAuthTokenIssuer --thumbprint "$T_OA2" >/dev/null 2>&1 # T_OA unassigned again
+    "$CSCERT" set --type OAuthTokenIssuer --thumbprint "$T_OA" >/dev/null 2>&1 & s=$!
+    "$CSCERT" remove-cert "$T_OA" >/dev/null 2>&1 & r=$!
+    wait $s; rs=$?; wait $r; rr=$?
+    [ "$rs" = 0 ] && [ "$rr" = 0 ] && both=$((both + 1))
+done
+assert_eq "set and remove-cert racing 12 times: never both succeed" 0 "$both"
+assert_eq "the assignment never points at a missing certificate" "" \
+    "$("$CSCERT" check --json | "$PY" -c 'import json,sys; print(" ".join(f["kind"] for f in json.load(sys.stdin)["findings"] if f["kind"]=="missing-certificate"))')"
+
 done_testing

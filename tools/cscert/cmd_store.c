@@ -630,7 +630,7 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
     size_t na = 0, nall = 0, i;
     char thumb[41], uses[256];
     cscert_store *st;
-    int c, rc, key_shared = 0;
+    int c, rc, key_shared = 0, in_tx = 0;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -643,6 +643,11 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
     if ((rc = cscert_x509_thumbprint_normalize(thumb, argv[optind])) < 0)
         return rc;
     STORE_OR_FAIL(st, cli);
+    /* Checks and deletion in one write transaction: a `set` of this
+     * certificate in another process cannot slip in between. */
+    if ((rc = cscert_store_begin(st)) < 0)
+        goto out;
+    in_tx = 1;
     if ((rc = cscert_store_get_cert(&rec, st, thumb)) < 0)
         goto out;
     if ((rc = cscert_store_list_assignments(&a, &na, st)) < 0)
@@ -665,17 +670,16 @@ int cmd_remove_cert(struct cli *cli, int argc, char **argv)
         key_shared |= rc == CSCERT_OK;
         cscert_error_clear();
     }
-    if ((rc = cscert_store_begin(st)) < 0)
-        goto out;
     if ((rc = cscert_store_delete_cert(st, thumb)) < 0
         || (rec->key_id > 0 && !key_shared && (rc = cscert_store_delete_key(st, rec->key_id)) < 0)
-        || (rc = cscert_store_commit(st)) < 0) {
-        cscert_store_rollback(st);
+        || (rc = cscert_store_commit(st)) < 0)
         goto out;
-    }
+    in_tx = 0;
     printf("Deleted %s from %s%s.\n", thumb, cscert_store_kind_name(rec->store),
            rec->key_id > 0 && !key_shared ? " with its private key" : "");
 out:
+    if (in_tx)
+        cscert_store_rollback(st);
     cscert_store_audit(st, "remove-cert", thumb, rc < 0 ? "refused" : "ok", rc < 0 ? cscert_error_last() : NULL);
     cscert_pending_free(p);
     cscert_cert_summaries_free(all, nall);
