@@ -97,54 +97,61 @@ static int web_role(cscert_role r)
 }
 
 /* DESIGN: Internal and External exist from the start on SE/FE/Director. */
-static int ensure_defaults(cscert_store *st)
+static const cscert_binding default_bindings[] = {
+    { "Internal", "0.0.0.0", 443, "WebServicesInternal" },
+    { "External", "0.0.0.0", 4443, "WebServicesExternal" },
+};
+
+/* 1 when this home still has the default bindings it never stored (a
+ * web role whose bindings no command has changed yet). */
+static int defaults_pending(int *pending, cscert_store *st)
 {
-    static const cscert_binding defaults[] = {
-        { "Internal", "0.0.0.0", 443, "WebServicesInternal" },
-        { "External", "0.0.0.0", 4443, "WebServicesExternal" },
-    };
     char *v = NULL;
     cscert_role role;
-    size_t i;
     int rc;
 
+    *pending = 0;
     if (cscert_store_get_setting(&v, st, setting_initialized) == CSCERT_OK) {
         free(v);
         return CSCERT_OK;
     }
     cscert_error_clear();
-    if ((rc = server_role(&role, st, 0)) < 0 || !web_role(role))
+    if ((rc = server_role(&role, st, 0)) < 0)
         return rc;
-    if ((rc = cscert_store_begin(st)) < 0)
-        return rc;
-    /* Another cscert may have done it while we looked. */
-    if (cscert_store_get_setting(&v, st, setting_initialized) == CSCERT_OK) {
-        free(v);
-        cscert_store_rollback(st);
-        return CSCERT_OK;
-    }
-    cscert_error_clear();
-    for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-        if ((rc = cscert_store_set_binding(st, &defaults[i])) < 0)
-            goto fail;
-    if ((rc = cscert_store_set_setting(st, setting_initialized, "1")) < 0
-        || (rc = cscert_store_commit(st)) < 0)
-        goto fail;
+    *pending = web_role(role);
     return CSCERT_OK;
-fail:
-    cscert_store_rollback(st);
-    return rc;
+}
+
+/* Inside the caller's write transaction: store the defaults before the
+ * first change, so that a refused change (rolled back) writes nothing and
+ * reading commands never write. */
+static int store_defaults(cscert_store *st)
+{
+    int rc, pending;
+
+    if ((rc = defaults_pending(&pending, st)) < 0 || !pending)
+        return rc;
+    for (size_t i = 0; i < sizeof(default_bindings) / sizeof(default_bindings[0]); i++)
+        if ((rc = cscert_store_set_binding(st, &default_bindings[i])) < 0)
+            return rc;
+    return cscert_store_set_setting(st, setting_initialized, "1");
 }
 
 int cscert_web_bindings(cscert_binding **out, size_t *n, cscert_store *st)
 {
-    int rc;
+    int rc, pending;
 
     *out = NULL;
     *n = 0;
-    if ((rc = ensure_defaults(st)) < 0)
+    if ((rc = defaults_pending(&pending, st)) < 0)
         return rc;
-    return cscert_store_list_bindings(out, n, st);
+    if (!pending)
+        return cscert_store_list_bindings(out, n, st);
+    if (!(*out = malloc(sizeof(default_bindings))))
+        return cscert__oom();
+    memcpy(*out, default_bindings, sizeof(default_bindings));
+    *n = sizeof(default_bindings) / sizeof(default_bindings[0]);
+    return CSCERT_OK;
 }
 
 static int check_site_name(const char *site)
@@ -216,11 +223,9 @@ int cscert_web_binding_set(cscert_store *st, const char *site, const char *addre
         return rc;
     if ((rc = server_role(&role, st, 1)) < 0)
         return rc;
-    if ((rc = ensure_defaults(st)) < 0)
-        return rc;
     if ((rc = cscert_store_begin(st)) < 0)
         return rc;
-    if ((rc = cscert_store_list_bindings(&v, &n, st)) < 0)
+    if ((rc = store_defaults(st)) < 0 || (rc = cscert_store_list_bindings(&v, &n, st)) < 0)
         goto out;
     for (i = 0; i < n; i++)
         if (strcasecmp(v[i].site, site) == 0) {
@@ -301,12 +306,21 @@ int cscert_web_binding_remove(cscert_store *st, const char *site)
 
     if ((rc = check_site_name(site)) < 0)
         return rc;
-    if ((rc = ensure_defaults(st)) < 0)
+    if ((rc = cscert_store_begin(st)) < 0)
         return rc;
-    if ((rc = cscert_store_delete_binding(st, site)) < 0)
-        return cscert_error_setf(rc, site, "see 'cscert web binding list'", "no such site");
+    if ((rc = store_defaults(st)) < 0)
+        goto fail;
+    if ((rc = cscert_store_delete_binding(st, site)) < 0) {
+        rc = cscert_error_setf(rc, site, "see 'cscert web binding list'", "no such site");
+        goto fail;
+    }
+    if ((rc = cscert_store_commit(st)) < 0)
+        goto fail;
     cscert_store_audit(st, "web binding remove", site, "ok", NULL);
     return CSCERT_OK;
+fail:
+    cscert_store_rollback(st);
+    return rc;
 }
 
 /* ==================================================================== */

@@ -62,6 +62,15 @@ check "import d.p12 with its key" "$CSCERT" import d.p12 --password-file pw
 check "assign a to both web uses" "$CSCERT" set --type WebServicesInternal,WebServicesExternal --thumbprint "$T_A"
 
 # ---- bindings ----
+# Before any change: listing, verifying and refused changes write nothing
+# (the default bindings are stored with the first change, in its transaction).
+before=$(db_dump "$CSCERT_HOME")
+"$CSCERT" web binding list >/dev/null
+"$CSCERT" web verify >/dev/null 2>&1
+expect_fail "a refused binding change on a fresh home" 1 "no such use (R18)" \
+    "$CSCERT" web binding set --site X --port 9443 --use AccessEdgeExternal
+expect_fail "removing an unknown site on a fresh home" 1 "Nope" "$CSCERT" web binding remove --site Nope
+assert_eq "list, verify and the refusals left the store unchanged" "$before" "$(db_dump "$CSCERT_HOME")"
 out=$("$CSCERT" web binding list)
 assert_contains "default site Internal on 0.0.0.0:443" "$(echo "$out" | grep '^Internal' | tr -s ' ')" "Internal 0.0.0.0 443 WebServicesInternal"
 assert_eq "default site Internal on 0.0.0.0:443" "Internal 0.0.0.0 443 WebServicesInternal" "$(echo "$out" | grep '^Internal' | tr -s ' ' | sed 's/ $//')"
