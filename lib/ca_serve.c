@@ -1270,6 +1270,7 @@ static int worker_setup(struct worker *w)
         close(fd);
         return cscert_error_setf(CSCERT_EIO, srv->listen, NULL, "cannot listen on the socket");
     }
+    cscert__daemon_accept_guard(evhttp_bound_socket_get_listener(w->sock));
     return CSCERT_OK;
 }
 

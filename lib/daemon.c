@@ -18,6 +18,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "cscert/error.h"
 #include "cscert/store.h"
@@ -236,4 +237,37 @@ static void coalesce_cb(struct evbuffer *buf, const struct evbuffer_cb_info *inf
 int cscert__daemon_coalesce_output(struct bufferevent *bev)
 {
     return evbuffer_add_cb(bufferevent_get_output(bev), coalesce_cb, NULL) ? 0 : -1;
+}
+
+/* ---- accept when out of descriptors ---- */
+
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static int spare_fd = -1;
+
+static void accept_error_cb(struct evconnlistener *l, void *ctx)
+{
+    int fd;
+
+    /* Any accept() failure libevent does not retry itself lands here
+     * (errno is not reliable by now): EMFILE and ENFILE above all, but
+     * also ENOBUFS or ENOMEM, which would spin the same way. */
+    (void)ctx;
+    pthread_mutex_lock(&spare_mu);
+    if (spare_fd >= 0) {
+        close(spare_fd);
+        spare_fd = -1;
+    }
+    if ((fd = accept(evconnlistener_get_fd(l), NULL, NULL)) >= 0)
+        close(fd);
+    spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_unlock(&spare_mu);
+}
+
+void cscert__daemon_accept_guard(struct evconnlistener *l)
+{
+    pthread_mutex_lock(&spare_mu);
+    if (spare_fd < 0)
+        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_unlock(&spare_mu);
+    evconnlistener_set_error_cb(l, accept_error_cb);
 }

@@ -110,6 +110,14 @@ struct cscert__sigpipe_guard {
     int was_pending;
 };
 void cscert__sigpipe_block(struct cscert__sigpipe_guard *g);
+
+struct evconnlistener;
+/* Out of file descriptors (EMFILE, ENFILE), accept() fails and leaves the
+ * connection queued, so a listener would wake at once, again and again:
+ * a loop on one core. Guarded, such a connection is taken with a spare
+ * descriptor kept for the purpose and closed at once (the client sees
+ * its connection closed), and the listener goes on. */
+void cscert__daemon_accept_guard(struct evconnlistener *l);
 void cscert__sigpipe_restore(struct cscert__sigpipe_guard *g);
 
 /* CLOCK_MONOTONIC in milliseconds. */
