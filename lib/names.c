@@ -357,8 +357,18 @@ int cscert_names_compute(cscert_names *out, const cscert_topology *t, const char
                 *--end = '\0';
             if (!*tok)
                 continue;
-            if ((rc = cscert_fqdn_check(fq, tok, 1, "--domain-name")) >= 0)
-                rc = add(&n, fq, "--domain-name");
+            if ((rc = cscert_fqdn_check(fq, tok, 1, "--domain-name")) < 0)
+                break;
+            /* Spec 0: a wildcard SAN "is not supported for the external
+             * Edge interfaces" (Access, Web Conferencing, A/V). */
+            if (fq[0] == '*' && (uses & (CSCERT_USE_ACCESS_EDGE | CSCERT_USE_DATA_EDGE | CSCERT_USE_AV_AUTH))) {
+                rc = cscert_error_setf(CSCERT_EINVAL, "--domain-name", "name each external Edge FQDN instead (they "
+                                       "are computed from the topology)",
+                                       "'%s' is a wildcard, which is not supported on the external Edge interfaces",
+                                       tok);
+                break;
+            }
+            rc = add(&n, fq, "--domain-name");
         }
         free(copy);
     }

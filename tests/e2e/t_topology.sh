@@ -41,6 +41,11 @@ assert_eq "ReverseProxy (R14)" \
 assert_eq "--domain-name adds, de-duplicated (R1)" "pool01.contoso.net,fe01.contoso.net,sip.contoso.com,*.contoso.com,extra.contoso.com" \
   "$(names --type Default --domain-name 'SIP.contoso.com, *.contoso.com ,extra.contoso.com')"
 expect_fail "web use on an Edge server (R18)" 1 "Edge role" "$CSCERT" topology names --type WebServicesExternal --computer-fqdn edge01.contoso.net
+expect_fail "no wildcard SAN on the external Edge interfaces (spec 0)" 1 \
+  "'*.contoso.com' is a wildcard, which is not supported on the external Edge interfaces" \
+  "$CSCERT" topology names --type AccessEdgeExternal --domain-name '*.contoso.com' --computer-fqdn edge01.contoso.net
+assert_contains "a wildcard SAN on the internal Edge interface is allowed" "*.contoso.net" \
+  "$("$CSCERT" topology names --type Internal --domain-name '*.contoso.net' --computer-fqdn edge01.contoso.net)"
 expect_fail "XmppServer without xmpp_domains (R13)" 1 "xmpp_domains" "$CSCERT" topology names --type XmppServer --computer-fqdn edge01.contoso.net
 expect_fail "a computer in no pool" 1 "not a server" "$CSCERT" topology names --type Default --computer-fqdn nobody.contoso.net
 expect_fail "wildcard CN impossible: wildcard in --computer-fqdn" 1 "wildcard" "$CSCERT" topology names --type Default --computer-fqdn '*.contoso.net'

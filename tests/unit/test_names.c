@@ -249,6 +249,11 @@ static void test_three_domains_refusals(void **state)
         { "se01.litware.net", "Default", "ok.litware.com,10.1.2.3", CSCERT_EINVAL, "--domain-name", "IP address" },
         { "se01.litware.net", "Default", "a_b.litware.com", CSCERT_EINVAL, "'a_b.litware.com'", "RFC 1123" },
         { "se01.litware.net", "Default", "*.*.litware.com", CSCERT_EINVAL, "--domain-name", "RFC 1123" },
+        /* spec 0: no wildcard SAN on the external Edge interfaces */
+        { "edge01.litware.net", "AccessEdgeExternal", "*.litware.com", CSCERT_EINVAL, "'*.litware.com'",
+          "not supported on the external Edge interfaces" },
+        { "edge01.litware.net", "AudioVideoAuthentication", "x.litware.com, *.litware.com", CSCERT_EINVAL,
+          "*.litware.com", "external Edge" },
     };
     size_t i;
 
