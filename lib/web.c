@@ -564,6 +564,33 @@ static SSL_CTX *new_ctx(void)
 
 /* Build the ctx of a binding from the store, or say why not (why). The
  * signature sig names everything it was built from. */
+/* 16 hex digits of a SHA-256 over the SHA-1 of every Root then CA
+ * certificate: what the served chain was built from. Static buffer: one
+ * caller, the main thread's reload. */
+static const char *trust_digest(STACK_OF(X509) *roots, STACK_OF(X509) *cas)
+{
+    static char hex[17];
+    unsigned char md[EVP_MAX_MD_SIZE], one[EVP_MAX_MD_SIZE];
+    unsigned int len = 0, n;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+
+    for (int k = 0; ok && k < 2; k++) {
+        STACK_OF(X509) *s = k ? cas : roots;
+
+        for (int i = 0; ok && i < sk_X509_num(s); i++)
+            ok = X509_digest(sk_X509_value(s, i), EVP_sha1(), one, &n) && EVP_DigestUpdate(c, one, n);
+        ok = ok && EVP_DigestUpdate(c, "|", 1);
+    }
+    if (!ok || !EVP_DigestFinal_ex(c, md, &len) || len < 8)
+        snprintf(hex, sizeof(hex), "?");
+    else
+        for (unsigned int i = 0; i < 8; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(c);
+    return hex;
+}
+
 static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256], cscert_store *st,
                      const cscert_binding *b)
 {
@@ -600,8 +627,10 @@ static int build_ctx(SSL_CTX **out, char sig[512], char thumb[41], char why[256]
         goto out;
     if (rec->key_id && cscert_store_get_key(&key, st, rec->key_id) < 0)
         cscert_error_clear(); /* reported below as a missing key */
-    snprintf(sig, 512, "%s key=%lld/%d v=%d roots=%d cas=%d", thumb, (long long)rec->key_id, key != NULL,
-             validity, sk_X509_num(roots), sk_X509_num(cas));
+    /* Which Root and CA certificates, not only how many: swapping one
+     * intermediate for another changes the chain served. */
+    snprintf(sig, 512, "%s key=%lld/%d v=%d trust=%s", thumb, (long long)rec->key_id, key != NULL, validity,
+             trust_digest(roots, cas));
     if (validity == 1) {
         snprintf(why, 256, "the certificate %s assigned to %s has expired", thumb, b->use);
         goto out;

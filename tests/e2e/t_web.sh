@@ -226,6 +226,16 @@ assert_contains "log: the reload at the effective date" "reload External: $T_B -
 check "assign b to External again" "$CSCERT" set --type WebServicesExternal --thumbprint "$T_B"
 for i in $(seq 1 30); do [ "$(served "$P_EXT" webpool01.contoso.com)" = "$T_B" ] && break; sleep 0.1; done
 
+# ---- the issuing CA's certificate replaced (same key, same count) ----
+openssl x509 -req -in ica.csr -CA root.pem -CAkey root.key -set_serial 4242 -days 1000 -extfile ica.ext \
+    -out ica2.pem 2>/dev/null
+check "remove the old issuing CA certificate from CA" "$CSCERT" remove-cert "$(sha1 ica.pem)"
+check "import its renewal into CA" "$CSCERT" import ica2.pem
+chain_ica() { openssl s_client -connect 127.0.0.1:"$P_EXT" -servername webpool01.contoso.com -showcerts </dev/null 2>/dev/null \
+    | awk '/BEGIN CERT/{n++} n==2' | openssl x509 -noout -serial 2>/dev/null; }
+for i in $(seq 1 30); do [ "$(chain_ica)" = "serial=1092" ] && break; sleep 0.1; done
+assert_eq "web serve now sends the renewed issuing CA in the chain, without a restart" "serial=1092" "$(chain_ica)"
+
 # ---- load: 200 concurrent TLS clients; garbage and stalled handshakes ----
 cat > load.py <<'PY'
 import socket, ssl, sys, threading, time, os
