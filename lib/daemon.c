@@ -246,7 +246,11 @@ static int spare_fd = -1;
 
 static void accept_error_cb(struct evconnlistener *l, void *ctx)
 {
-    int fd;
+    /* 10 ms: how long a worker waits when the spare could not serve
+     * (another thread took the freed descriptor first): the loop is then
+     * bounded at 100 wake-ups a second, not one core. */
+    static const struct timespec pause = { 0, 10 * 1000 * 1000 };
+    int fd = -1, have;
 
     /* Any accept() failure libevent does not retry itself lands here
      * (errno is not reliable by now): EMFILE and ENFILE above all, but
@@ -256,11 +260,14 @@ static void accept_error_cb(struct evconnlistener *l, void *ctx)
     if (spare_fd >= 0) {
         close(spare_fd);
         spare_fd = -1;
+        if ((fd = accept(evconnlistener_get_fd(l), NULL, NULL)) >= 0)
+            close(fd);
     }
-    if ((fd = accept(evconnlistener_get_fd(l), NULL, NULL)) >= 0)
-        close(fd);
     spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    have = spare_fd >= 0;
     pthread_mutex_unlock(&spare_mu);
+    if (fd < 0 || !have)
+        nanosleep(&pause, NULL);
 }
 
 void cscert__daemon_accept_guard(struct evconnlistener *l)
