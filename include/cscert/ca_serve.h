@@ -11,7 +11,7 @@
  * cscert_ca_commit_batch per batch of issuances from every worker; an
  * answer leaves only after its commit returned), the limits (headers,
  * body, time, connections), SIGTERM drain, SIGHUP reload and HOME/serve.pid.
- * Uses: error, ca, key, csr, x509, topology (cscert_fqdn_check for
+ * Uses: error, ca, key, csr, x509, jsonl (audit strings), topology (cscert_fqdn_check for
  * --tls-name), daemon (detach, pid file, log line, listening
  * socket, signal events; lib/daemon.h), OpenSSL, libevent (with web, the
  * only modules that touch libevent; daemon is their shared part). Not SQL:
