@@ -865,8 +865,41 @@ static struct fail_slot *fail_find(struct server *srv, const char *key, long lon
     return NULL;
 }
 
-/* Seconds left of key's lockout; 0 when it may try. */
-static int fail_locked(struct server *srv, const char *key)
+/* Count one attempt for key (fail_mu held): its live slot, else a free or
+ * expired one, else the live pair with the fewest failures (then the
+ * oldest); a locked-out pair never gives way, and when every pair is
+ * locked out this one goes untracked. */
+static void fail_count(struct server *srv, const char *key, long long now)
+{
+    struct fail_slot *f = fail_find(srv, key, now);
+
+    if (f) {
+        f->count++;
+        return;
+    }
+    for (size_t i = 0; i < EST_FAIL_SLOTS; i++) {
+        struct fail_slot *g = &srv->fails[i];
+
+        if (!g->count || now - g->since_ms >= EST_FAIL_WINDOW_MS) {
+            f = g;
+            break;
+        }
+        if (g->count < EST_FAIL_MAX
+            && (!f || g->count < f->count || (g->count == f->count && g->since_ms < f->since_ms)))
+            f = g;
+    }
+    if (f) {
+        snprintf(f->key, sizeof(f->key), "%s", key);
+        f->count = 1;
+        f->since_ms = now;
+    }
+}
+
+/* Before a password is checked: seconds left of key's lockout, or 0 and
+ * the attempt counted already, as a failure until fail_done says
+ * otherwise. Counted before the ~30 ms hash, so that N workers hashing at
+ * once cannot take more than EST_FAIL_MAX guesses between them. */
+static int fail_try(struct server *srv, const char *key)
 {
     long long now = cscert__daemon_now_ms();
     struct fail_slot *f;
@@ -875,40 +908,23 @@ static int fail_locked(struct server *srv, const char *key)
     pthread_mutex_lock(&srv->fail_mu);
     if ((f = fail_find(srv, key, now)) && f->count >= EST_FAIL_MAX)
         left = (int)((f->since_ms + EST_FAIL_WINDOW_MS - now + 999) / 1000);
+    else
+        fail_count(srv, key, now);
     pthread_mutex_unlock(&srv->fail_mu);
     return left;
 }
 
-/* Count a failed login for key, or forget its failures after a success. */
-static void fail_note(struct server *srv, const char *key, int failed)
+/* After the check: rc OK forgets key's failures; EAUTH keeps the attempt
+ * counted; another error (the database, memory) was no guess: uncounted. */
+static void fail_done(struct server *srv, const char *key, int rc)
 {
-    long long now = cscert__daemon_now_ms();
     struct fail_slot *f;
 
+    if (rc == CSCERT_EAUTH)
+        return;
     pthread_mutex_lock(&srv->fail_mu);
-    if ((f = fail_find(srv, key, now))) {
-        f->count = failed ? f->count + 1 : 0;
-    } else if (failed) {
-        f = NULL;
-        for (size_t i = 0; i < EST_FAIL_SLOTS; i++) {
-            struct fail_slot *g = &srv->fails[i];
-
-            if (!g->count || now - g->since_ms >= EST_FAIL_WINDOW_MS) {
-                f = g;
-                break;
-            }
-            /* Live: the fewest failures (then the oldest) gives way; a
-             * locked-out pair never does. */
-            if (g->count < EST_FAIL_MAX
-                && (!f || g->count < f->count || (g->count == f->count && g->since_ms < f->since_ms)))
-                f = g;
-        }
-        if (f) { /* none when every pair is locked out: this one goes untracked */
-            snprintf(f->key, sizeof(f->key), "%s", key);
-            f->count = 1;
-            f->since_ms = now;
-        }
-    }
+    if ((f = fail_find(srv, key, cscert__daemon_now_ms())))
+        f->count = rc == CSCERT_OK ? 0 : (f->count > 0 ? f->count - 1 : 0);
     pthread_mutex_unlock(&srv->fail_mu);
 }
 
@@ -957,13 +973,14 @@ static int authenticate(struct worker *w, struct conn *c, struct evhttp_request 
             c->by_cert = 1;
     } else if ((rc = cscert_ca_serve__basic_auth(&name, &pw, h)) == CSCERT_OK) {
         fail_key(key, sizeof(key), req, name);
-        if ((*retry_s = fail_locked(w->srv, key)) > 0)
+        if ((*retry_s = fail_try(w->srv, key)) > 0) {
             rc = cscert_error_setf(CSCERT_EPOLICY, name, "check the account's password file, then wait",
                                    "%d failed logins from this address within %d seconds; try again in "
                                    "%d seconds", EST_FAIL_MAX, EST_FAIL_WINDOW_MS / 1000, *retry_s);
-        else if ((rc = cscert_ca_authenticate_stamped(&groups, c->stamp, w->ca, name, pw)) == CSCERT_OK
-                 || rc == CSCERT_EAUTH)
-            fail_note(w->srv, key, rc == CSCERT_EAUTH); /* not a database or memory error */
+        } else {
+            rc = cscert_ca_authenticate_stamped(&groups, c->stamp, w->ca, name, pw);
+            fail_done(w->srv, key, rc);
+        }
     }
     if (rc < 0) {
         cscert_ca_audit(w->ca, "refused", name && *name ? name : "(none)", source,

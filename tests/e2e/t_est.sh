@@ -222,6 +222,31 @@ PYEOF
 assert_eq "70 other names, one failed login each: 401 each" "401:70" "$codes"
 assert_eq "the locked pair is still locked: 429" 429 \
     "$(WHO="guesser:S3cret pass" enroll r429b fe03.b64in)"
+# 12 wrong passwords at once for one name, on both workers: attempts are
+# counted before the password hash, so exactly 5 are checked (401).
+codes=$("$PY" - "$PORT" "$HOST" root.pem fe03.b64in <<'PYEOF'
+import base64, http.client, socket, ssl, sys, threading
+port, host, ca, body = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=ca)
+data = open(body, "rb").read()
+seen = {}; lock = threading.Lock(); go = threading.Event()
+def one(i):
+    c = http.client.HTTPSConnection("127.0.0.1", int(port), context=ctx, timeout=30)
+    c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname=host)
+    go.wait(10)
+    a = "Basic " + base64.b64encode(("racer:wrong%d" % i).encode()).decode()
+    c.request("POST", "/.well-known/est/simpleenroll", body=data,
+              headers={"Content-Type": "application/pkcs10", "Authorization": a})
+    r = c.getresponse(); r.read(); c.close()
+    with lock: seen[r.status] = seen.get(r.status, 0) + 1
+th = [threading.Thread(target=one, args=(i,)) for i in range(12)]
+for t in th: t.start()
+go.set()
+for t in th: t.join(30)
+print(" ".join("%d:%d" % kv for kv in sorted(seen.items())))
+PYEOF
+)
+assert_eq "12 parallel guesses for one name: 5 checked (401), 7 refused (429)" "401:5 429:7" "$codes"
 assert_eq "no Enroll permission: 403" 403 "$(WHO="guest:S3cret pass" enroll r403a fe03.b64in)"
 assert_contains "403 body names the template" "WebServer" "$(cat r403a)"
 assert_eq "RSA-1024 key: 403" 403 "$(enroll r403b weak.b64in)"
