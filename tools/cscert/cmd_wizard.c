@@ -83,9 +83,12 @@ static int ask_line(struct wiz *w, const char *prompt, const char *def, char *ou
         s[--len] = '\0';
     if (!w->tty) /* the transcript shows the answer, a secret as such */
         printf("%s\n", echo ? s : "(not shown)");
-    if (strcasecmp(s, "cancel") == 0)
+    if (strcasecmp(s, "cancel") == 0) {
+        OPENSSL_cleanse(line, sizeof(line));
         return WIZ_CANCEL;
+    }
     snprintf(out, n, "%s", *s ? s : (def ? def : ""));
+    OPENSSL_cleanse(line, sizeof(line)); /* it may have held a password */
     return 0;
 }
 
@@ -930,6 +933,10 @@ int cmd_wizard(struct cli *cli, int argc, char **argv)
         return cli_usage("wizard", "it takes no arguments: the wizard asks for what it needs");
     w.cli = cli;
     w.tty = isatty(STDIN_FILENO);
+    /* No stdio buffer on stdin: a password typed or piped would otherwise
+     * stay there, out of reach of OPENSSL_cleanse, until exit (and a
+     * buffer reading ahead would take input meant for later pages). */
+    setvbuf(stdin, NULL, _IONBF, 0);
     for (;;) {
         if ((rc = load(&w)) < 0)
             break;
