@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "ca_internal.h"
+#include "cscert/certinfo.h"
 #include "cscert/csr.h"
 #include "cscert/import.h"
 #include "cscert/jsonl.h"
@@ -794,49 +795,35 @@ STACK_OF(X509) *cscert_ca_chain(const cscert_ca *ca) { return ca->sh->chain; }
  * self-signed root among them? Validity dates are checked too. */
 static int chain_to_root(X509 *mine, STACK_OF(X509) *certs, const char *path)
 {
-    X509_STORE *trusted = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509) *others = sk_X509_new_null();
-    int rc = CSCERT_OK, roots = 0, err;
+    STACK_OF(X509) *roots = sk_X509_new_null(), *others = sk_X509_new_null();
+    cscert_chain_status cs;
+    int rc = CSCERT_OK;
 
-    if (!trusted || !ctx || !others) {
+    if (!roots || !others) {
         rc = cscert__oom();
         goto out;
     }
     for (int i = 0; i < sk_X509_num(certs); i++) {
         X509 *x = sk_X509_value(certs, i);
 
-        if (x == mine)
-            continue;
-        if (X509_check_issued(x, x) == X509_V_OK) {
-            X509_STORE_add_cert(trusted, x);
-            roots++;
-        } else {
-            sk_X509_push(others, x);
+        if (x != mine && !sk_X509_push(X509_check_issued(x, x) == X509_V_OK ? roots : others, x)) {
+            rc = cscert__oom();
+            goto out;
         }
     }
-    if (!roots) {
+    if (!sk_X509_num(roots)) {
         rc = cscert_error_set(CSCERT_EINVAL, path, "it holds no root CA certificate (the chain stops "
                               "below the root)", "give the certificate with the parent's chain up to the "
                               "root: the parent's .p7b, or a PEM bundle");
         goto out;
     }
-    if (!X509_STORE_CTX_init(ctx, trusted, mine, others)) {
-        rc = cscert__crypto_error(path, "checking the chain");
-        goto out;
-    }
-    if (X509_verify_cert(ctx) != 1) {
-        err = X509_STORE_CTX_get_error(ctx);
+    if ((rc = cscert_certinfo_chain_to(&cs, mine, roots, others, 1)) == CSCERT_OK && !cs.trusted)
         rc = cscert_error_setf(CSCERT_EINVAL, path, "give the certificate with the parent's chain up to "
                                "the root: the parent's .p7b, or a PEM bundle",
-                               "the CA certificate does not chain to the root in the file: %s",
-                               X509_verify_cert_error_string(err));
-    }
+                               "the CA certificate does not chain to the root in the file: %s", cs.error);
 out:
-    ERR_clear_error();
+    sk_X509_free(roots); /* borrowed from certs */
     sk_X509_free(others);
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(trusted);
     return rc;
 }
 

@@ -202,38 +202,24 @@ static void name_into(char *dst, size_t n, const X509_NAME *nm)
     cscert_error_clear();
 }
 
-int cscert_certinfo_chain(cscert_chain_status *out, cscert_store *st, X509 *x,
-                          STACK_OF(X509) *extra)
+int cscert_certinfo_chain_to(cscert_chain_status *out, X509 *x, STACK_OF(X509) *roots,
+                             STACK_OF(X509) *untrusted, int check_time)
 {
-    STACK_OF(X509) *roots = NULL, *cas = NULL;
     X509_STORE *xs = NULL;
     X509_STORE_CTX *ctx = NULL;
     X509 *cur;
-    int i, rc;
+    int i, rc = CSCERT_ECRYPTO;
 
     memset(out, 0, sizeof(*out));
-    if ((rc = cscert_store_trust(&roots, &cas, st)) < 0)
-        return rc;
-    rc = CSCERT_ECRYPTO;
     if (!(xs = X509_STORE_new()) || !(ctx = X509_STORE_CTX_new()))
         goto out;
     for (i = 0; i < sk_X509_num(roots); i++)
         if (!X509_STORE_add_cert(xs, sk_X509_value(roots, i)))
             goto out;
-    for (i = 0; extra && i < sk_X509_num(extra); i++) {
-        X509 *e = sk_X509_value(extra, i);
-
-        if (!X509_up_ref(e))
-            goto out;
-        if (!sk_X509_push(cas, e)) {
-            X509_free(e);
-            goto out;
-        }
-    }
-    if (!X509_STORE_CTX_init(ctx, xs, x, cas))
+    if (!X509_STORE_CTX_init(ctx, xs, x, untrusted))
         goto out;
-    /* Expiry is reported on its own; here only the links matter. */
-    X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
+    if (!check_time)
+        X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_NO_CHECK_TIME);
     if (X509_verify_cert(ctx) == 1) {
         out->trusted = 1;
     } else {
@@ -254,6 +240,30 @@ out:
         cscert__crypto_error("chain", "building the chain");
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(xs);
+    return rc;
+}
+
+int cscert_certinfo_chain(cscert_chain_status *out, cscert_store *st, X509 *x,
+                          STACK_OF(X509) *extra)
+{
+    STACK_OF(X509) *roots = NULL, *cas = NULL;
+    int i, rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((rc = cscert_store_trust(&roots, &cas, st)) < 0)
+        return rc;
+    for (i = 0; extra && i < sk_X509_num(extra); i++) {
+        X509 *e = sk_X509_value(extra, i);
+
+        if (!X509_up_ref(e) || !sk_X509_push(cas, e)) {
+            X509_free(e);
+            rc = cscert__oom();
+            goto out;
+        }
+    }
+    /* Expiry is reported on its own; here only the links matter. */
+    rc = cscert_certinfo_chain_to(out, x, roots, cas, 0);
+out:
     sk_X509_pop_free(roots, X509_free);
     sk_X509_pop_free(cas, X509_free);
     return rc;

@@ -530,18 +530,13 @@ out:
  * Only intermediates that chain to Root go into the blob. */
 static int chains_to_root(X509 *x, STACK_OF(X509) *roots, STACK_OF(X509) *cas)
 {
-    X509_STORE *xs = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int ok = 0;
+    cscert_chain_status cs;
 
-    for (int i = 0; xs && i < sk_X509_num(roots); i++)
-        X509_STORE_add_cert(xs, sk_X509_value(roots, i));
-    if (xs && ctx && X509_STORE_CTX_init(ctx, xs, x, cas) == 1)
-        ok = X509_verify_cert(ctx) == 1;
-    ERR_clear_error();
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(xs);
-    return ok;
+    if (cscert_certinfo_chain_to(&cs, x, roots, cas, 1) < 0) {
+        cscert_error_clear();
+        return 0;
+    }
+    return cs.trusted;
 }
 
 /* The store's Root certificates, and the CA store's intermediates that

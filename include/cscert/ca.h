@@ -11,7 +11,7 @@
  * Split: ca.c (home, key, signing, CRL), ca_policy.c (template rules,
  * password hashing: pure functions, no SQL), ca_db.c (every SQL statement;
  * the one module a second backend would replace).
- * Uses: error, key, csr, x509, topology (cscert_fqdn_check only), OpenSSL,
+ * Uses: error, key, csr, x509, certinfo (chains), topology (cscert_fqdn_check only), OpenSSL,
  * SQLite (ca_db.c only), Jansson.
  * Not the network: `csca serve` (ca_serve.h) calls in here.
  *

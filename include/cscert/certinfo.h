@@ -56,6 +56,12 @@ typedef struct cscert_chain_status {
 
 int cscert_certinfo_chain(cscert_chain_status *out, cscert_store *st, X509 *x,
                           STACK_OF(X509) *extra);
+/* The same over given certificates: roots are the only anchors (never a
+ * partial chain), untrusted may help build it (may be NULL). check_time:
+ * also refuse a certificate of the chain outside its validity. What the
+ * EST client's trust blob and csca install-cert call too. */
+int cscert_certinfo_chain_to(cscert_chain_status *out, X509 *x, STACK_OF(X509) *roots,
+                             STACK_OF(X509) *untrusted, int check_time);
 
 /* Everything `cscert show` prints, as one JSON object: subject, issuer,
  * serial, not_before, not_after, dns_names, key {type, bits, curve},
